@@ -1,0 +1,269 @@
+import { toHex } from '@mindsync/crypto'
+import {
+  EnvelopeKind,
+  MindsyncError,
+  Scope,
+  ZERO_HASH,
+  decodeEnvelope,
+  envelopeHash,
+  hasScope,
+  isMindsyncError,
+  openEnvelope,
+  sameBytes,
+  sealEnvelope,
+  verifyEnvelope,
+} from '@mindsync/protocol'
+import type { ClientMessage, Envelope, ErrorCode, StoredEnvelope } from '@mindsync/protocol'
+import * as Y from 'yjs'
+import { ChainTracker } from './chain.js'
+import type { DeviceIdentity } from './identity.js'
+import type { LocalEnvelope, LocalStore } from './localStore.js'
+import type { Membership } from './membership.js'
+
+/** Why an envelope was not applied. */
+export interface Rejection {
+  doc: string
+  /** Who refused: the relay refused this device's envelope, this device refused a received one, or a local change could not be sealed. */
+  origin: 'relay' | 'received' | 'local'
+  code: ErrorCode
+  message: string
+  author?: string
+  seq?: number
+  serverSeq?: number
+}
+
+export interface DocContext {
+  identity: DeviceIdentity
+  membership: Membership
+  store: LocalStore
+  batchMs: number
+  /** Sends when online; returns false when offline. */
+  send(message: ClientMessage): boolean
+  rejected(rejection: Rejection): void
+  changed(): void
+}
+
+/**
+ * One Yjs document bound to one vault doc: batches local updates into one
+ * sealed, signed envelope, keeps it in the outbox until acknowledged, and
+ * verifies, orders and applies what arrives.
+ */
+export class DocSync {
+  readonly key: string
+  private pending: Uint8Array[] = []
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private writes: Promise<void> = Promise.resolve()
+  private reads: Promise<void> = Promise.resolve()
+  private readonly chains = new ChainTracker()
+  private mySeq = 0
+  private myHash: Uint8Array = ZERO_HASH
+  private outbox = new Set<number>()
+  private cursor = 0
+  caughtUp = false
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === this) return
+    this.pending.push(update)
+    if (this.timer === undefined) this.timer = setTimeout(() => void this.flush(), this.ctx.batchMs)
+  }
+
+  constructor(
+    readonly name: string,
+    readonly docId: Uint8Array,
+    readonly doc: Y.Doc,
+    private readonly ctx: DocContext,
+  ) {
+    this.key = toHex(docId)
+  }
+
+  /** Loads what the device stored, rebuilds the document, and starts listening for local changes. */
+  async load(): Promise<void> {
+    const stored = await this.ctx.store.listEnvelopes(this.key)
+    const updates: Uint8Array[] = []
+    for (const item of stored) {
+      const env = decodeEnvelope(item.envelope)
+      const hash = envelopeHash(env)
+      this.chains.add(item.author, item.seq, env.header.prevHash, hash)
+      if (item.author === this.ctx.identity.id && item.seq > this.mySeq) {
+        this.mySeq = item.seq
+        this.myHash = hash
+      }
+      const key = this.ctx.membership.derivedKey(env.header.epoch, 'envelope')
+      if (key && env.header.kind === EnvelopeKind.update) updates.push(openEnvelope(env, key))
+    }
+    this.applyUpdates(updates)
+    this.cursor = await this.ctx.store.getCursor(this.key)
+    for (const o of await this.ctx.store.listOutbox(this.key)) this.outbox.add(o.seq)
+    this.doc.on('update', this.onUpdate)
+  }
+
+  private applyUpdates(updates: Uint8Array[]): void {
+    if (updates.length === 0) return
+    Y.transact(this.doc, () => {
+      for (const u of updates) Y.applyUpdate(this.doc, u, this)
+    }, this)
+    this.ctx.changed()
+  }
+
+  /** Seals every local update made so far into one envelope and stores it in the outbox. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending.length === 0) return this.writes
+    const updates = this.pending
+    this.pending = []
+    this.writes = this.writes.then(() => this.seal(updates))
+    return this.writes
+  }
+
+  private async seal(updates: Uint8Array[]): Promise<void> {
+    const { membership, identity } = this.ctx
+    const self = membership.self()
+    const state = membership.state
+    const key = state && membership.derivedKey(state.epoch, 'envelope')
+    if (!self || !state || !key || !hasScope(self, Scope.write)) {
+      const why = !self ? 'this device is not a member of the vault' : 'this device may only read'
+      this.ctx.rejected({ doc: this.name, origin: 'local', code: self ? 'E_SCOPE' : 'E_NOT_MEMBER', message: `local change not synced: ${why}` })
+      return
+    }
+    const plaintext = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
+    const env = sealEnvelope({
+      kind: EnvelopeKind.update,
+      vaultId: state.vaultId,
+      docId: this.docId,
+      epoch: state.epoch,
+      deviceId: identity.deviceId,
+      seq: this.mySeq + 1,
+      prevHash: this.myHash,
+      key,
+      signer: identity.signer,
+      plaintext,
+    })
+    await this.ctx.store.addLocal(this.key, { author: identity.id, seq: env.header.seq, envelope: env.bytes })
+    this.mySeq = env.header.seq
+    this.myHash = envelopeHash(env)
+    this.chains.add(identity.id, this.mySeq, env.header.prevHash, this.myHash)
+    this.outbox.add(this.mySeq)
+    this.ctx.send({ type: 'push', envelope: env.bytes })
+  }
+
+  /** Called once the connection is ready: subscribe from the cursor and resend the outbox. */
+  async connected(): Promise<void> {
+    this.caughtUp = false
+    await this.flush()
+    this.ctx.send({ type: 'subscribe', docId: this.docId, cursor: this.cursor })
+    for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
+  }
+
+  disconnected(): void {
+    this.caughtUp = false
+  }
+
+  /** True when everything local reached the relay and everything on the relay reached this device. */
+  get settled(): boolean {
+    return this.caughtUp && this.outbox.size === 0 && this.pending.length === 0
+  }
+
+  get outboxSize(): number {
+    return this.outbox.size + (this.pending.length > 0 ? 1 : 0)
+  }
+
+  acknowledged(seq: number, serverSeq: number): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      if (!this.outbox.has(seq)) return
+      await this.ctx.store.acknowledge(this.key, seq, serverSeq)
+      this.outbox.delete(seq)
+      this.ctx.changed()
+    })
+    return this.writes
+  }
+
+  caughtUpTo(head: number): Promise<void> {
+    this.reads = this.reads.then(() => {
+      this.caughtUp = true
+      if (head > this.cursor) this.cursor = head
+      this.ctx.changed()
+    })
+    return this.reads
+  }
+
+  /** Verifies, orders and applies envelopes from the relay, then stores them with the new cursor in one write. */
+  receive(items: StoredEnvelope[]): Promise<void> {
+    this.reads = this.reads.then(() => this.receiveNow(items))
+    return this.reads
+  }
+
+  private async receiveNow(items: StoredEnvelope[]): Promise<void> {
+    const accepted: LocalEnvelope[] = []
+    const updates: Uint8Array[] = []
+    let cursor = this.cursor
+    for (const item of items) {
+      cursor = Math.max(cursor, item.serverSeq)
+      const result = this.check(item)
+      if (result === 'duplicate') continue
+      if ('code' in result) {
+        this.ctx.rejected({ doc: this.name, origin: 'received', serverSeq: item.serverSeq, ...result })
+        continue
+      }
+      const { env, hash, plaintext } = result
+      const author = toHex(env.header.deviceId)
+      this.chains.add(author, env.header.seq, env.header.prevHash, hash)
+      accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq, envelope: item.envelope })
+      if (plaintext) updates.push(plaintext)
+    }
+    await this.ctx.store.addReceived(this.key, accepted, cursor)
+    this.cursor = cursor
+    this.applyUpdates(updates)
+  }
+
+  private check(item: StoredEnvelope): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
+    let env: Envelope
+    try {
+      env = decodeEnvelope(item.envelope)
+    } catch (e) {
+      return { code: 'E_BAD_FRAME', message: (e as Error).message }
+    }
+    const h = env.header
+    const author = toHex(h.deviceId)
+    const where = { author, seq: h.seq }
+    const { membership } = this.ctx
+    if (!sameBytes(h.vaultId, membership.state?.vaultId ?? new Uint8Array(0)) || !sameBytes(h.docId, this.docId)) {
+      return { code: 'E_MISROUTED', message: 'envelope belongs to another vault or doc', ...where }
+    }
+    const member = membership.member(h.deviceId)
+    if (!member) return { code: 'E_NOT_MEMBER', message: `author ${author} is not a member of this vault`, ...where }
+    if (member.removedIndex !== undefined) {
+      const removedAtEpoch = membership.ops[member.removedIndex]?.epoch ?? 0
+      if (h.epoch >= removedAtEpoch) return { code: 'E_REVOKED', message: `author ${author} was removed before epoch ${h.epoch}`, ...where }
+    }
+    if (!hasScope(member, Scope.write)) return { code: 'E_SCOPE', message: `author ${author} may only read`, ...where }
+    if (!verifyEnvelope(env, member.signPub)) return { code: 'E_FORGED', message: `signature of ${author} seq ${h.seq} does not verify: modified or forged`, ...where }
+    const hash = envelopeHash(env)
+    const verdict = this.chains.check(author, h.seq, h.prevHash, hash)
+    if (!verdict.ok) return { code: verdict.code, message: verdict.message, ...where }
+    if (verdict.duplicate) return 'duplicate'
+    if (h.kind !== EnvelopeKind.update) return { env, hash }
+    const key = membership.derivedKey(h.epoch, 'envelope')
+    if (!key) return { code: 'E_UNKNOWN_EPOCH', message: `no key for epoch ${h.epoch}`, ...where }
+    try {
+      return { env, hash, plaintext: openEnvelope(env, key) }
+    } catch (e) {
+      if (isMindsyncError(e)) return { code: e.code, message: e.message, ...where }
+      throw e
+    }
+  }
+
+  /** The relay refused one of this device's envelopes. */
+  refused(code: string, message: string, seq: number): void {
+    this.ctx.rejected({ doc: this.name, origin: 'relay', code: (code || 'E_FORBIDDEN') as ErrorCode, message: `relay refused envelope ${seq}: ${message}`, seq })
+  }
+
+  /** Gaps in authors' chains: envelopes known to exist that this device has not received. */
+  gaps(): { author: string; from: number; to: number }[] {
+    return this.chains.gaps()
+  }
+
+  destroy(): void {
+    this.doc.off('update', this.onUpdate)
+    if (this.timer !== undefined) clearTimeout(this.timer)
+  }
+}

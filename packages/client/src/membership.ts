@@ -1,0 +1,162 @@
+import { constantTimeEqual, randomBytes, toHex } from '@mindsync/crypto'
+import {
+  ALL_SCOPES,
+  MindsyncError,
+  OpType,
+  ZERO_HASH,
+  applyOp,
+  currentMember,
+  currentMembers,
+  deriveKey,
+  deviceIdOf,
+  idKey,
+  newVaultId,
+  openLockbox,
+  openMeta,
+  sameBytes,
+  sealLockbox,
+  sealMeta,
+  signOp,
+} from '@mindsync/protocol'
+import type { Member, MembershipOp, MembershipState, OpFields } from '@mindsync/protocol'
+import type { DeviceIdentity } from './identity.js'
+import { pairingProof } from './pairing.js'
+import type { PairingOffer } from './pairing.js'
+
+/** The verified membership log as this device sees it, with the epoch keys its lockboxes opened. */
+export class Membership {
+  readonly ops: MembershipOp[] = []
+  state: MembershipState | undefined
+  /** Epoch keys this device holds, by epoch. */
+  readonly keys = new Map<number, Uint8Array>()
+  /** Device names from the sealed op metadata, by hex device id. */
+  readonly names = new Map<string, string>()
+  private readonly derived = new Map<string, Uint8Array>()
+
+  constructor(
+    private readonly identity: DeviceIdentity,
+    /** Set on a device that offered a pairing code: its add op must carry the matching proof. */
+    public pairingSecret?: Uint8Array,
+  ) {}
+
+  get vaultId(): Uint8Array | undefined {
+    return this.state?.vaultId
+  }
+
+  get length(): number {
+    return this.ops.length
+  }
+
+  /** Verifies and applies the next op of the log; throws a MindsyncError naming the reason. */
+  apply(op: MembershipOp): void {
+    const next = applyOp(this.state, op)
+    const mine = op.lockboxes.find((l) => sameBytes(l.deviceId, this.identity.deviceId))
+    if (mine) {
+      const { keys, proof } = openLockbox(this.identity.dhSecret, mine.box, next.vaultId, op.epoch)
+      if (op.type === OpType.addDevice && sameBytes(op.signPub, this.identity.signPub) && this.pairingSecret) {
+        if (!constantTimeEqual(proof, pairingProof(this.pairingSecret, next.vaultId))) {
+          throw new MindsyncError('E_FORGED', 'the vault this device was added to is not the one whose member accepted its pairing code')
+        }
+      }
+      for (const [epoch, key] of keys) this.keys.set(epoch, key)
+    }
+    this.state = next
+    this.ops.push(op)
+    this.readName(op)
+  }
+
+  private readName(op: MembershipOp): void {
+    if (op.meta.length === 0 || op.signPub.length === 0) return
+    const key = this.derivedKey(op.epoch, 'meta')
+    if (!key) return
+    try {
+      const meta = openMeta(key, op.meta) as { name?: unknown }
+      if (typeof meta.name === 'string') this.names.set(toHex(deviceIdOf(op.signPub)), meta.name)
+    } catch {
+      // A name that does not open is shown as unnamed; the op itself is verified.
+    }
+  }
+
+  /** A key derived from an epoch key for one purpose, cached. */
+  derivedKey(epoch: number, purpose: 'envelope' | 'meta' | 'doc-id'): Uint8Array | undefined {
+    const cacheKey = `${epoch}/${purpose}`
+    let k = this.derived.get(cacheKey)
+    if (!k) {
+      const epochKey = this.keys.get(epoch)
+      if (!epochKey) return undefined
+      this.derived.set(cacheKey, (k = deriveKey(epochKey, purpose)))
+    }
+    return k
+  }
+
+  /** This device as a current member, or undefined (not admitted yet, or removed). */
+  self(): Member | undefined {
+    return this.state && currentMember(this.state, this.identity.deviceId)
+  }
+
+  member(deviceId: Uint8Array): Member | undefined {
+    return this.state?.members.get(idKey(deviceId))
+  }
+
+  members(): Member[] {
+    return this.state ? currentMembers(this.state) : []
+  }
+
+  /** Signs an op for the next index of this log. */
+  private sign(fields: Omit<OpFields, 'vaultId' | 'index' | 'prevHash' | 'author'>): MembershipOp {
+    const state = this.state
+    if (!state) throw new MindsyncError('E_NOT_INITIALIZED', 'this device has no vault yet')
+    return signOp({ ...fields, vaultId: state.vaultId, index: state.index + 1, prevHash: state.hash, author: this.identity.deviceId }, this.identity.signer)
+  }
+
+  /** An add-device op for a pairing offer: a lockbox with every epoch key and the pairing proof. */
+  addDeviceOp(offer: PairingOffer, scopes: number, time: number): MembershipOp {
+    const state = this.requireState()
+    const metaKey = this.derivedKey(state.epoch, 'meta')
+    return this.sign({
+      type: OpType.addDevice,
+      time,
+      epoch: state.epoch,
+      signPub: offer.signPub,
+      dhPub: offer.dhPub,
+      scopes,
+      target: new Uint8Array(0),
+      lockboxes: [
+        {
+          deviceId: deviceIdOf(offer.signPub),
+          box: sealLockbox(offer.dhPub, this.keys, state.vaultId, state.epoch, pairingProof(offer.secret, state.vaultId)),
+        },
+      ],
+      meta: metaKey ? sealMeta(metaKey, { name: offer.name }) : new Uint8Array(0),
+    })
+  }
+
+  requireState(): MembershipState {
+    if (!this.state) throw new MindsyncError('E_NOT_INITIALIZED', 'this device has no vault yet')
+    return this.state
+  }
+}
+
+/** The genesis op of a new vault, with a fresh epoch-0 key sealed to the creating device. */
+export function genesisOp(identity: DeviceIdentity, time: number): MembershipOp {
+  const vaultId = newVaultId()
+  const epochKey = randomBytes(32)
+  const keys = new Map([[0, epochKey]])
+  const fields: OpFields = {
+    type: OpType.genesis,
+    vaultId,
+    index: 0,
+    prevHash: ZERO_HASH,
+    author: identity.deviceId,
+    time,
+    epoch: 0,
+    signPub: identity.signPub,
+    dhPub: identity.dhPub,
+    scopes: ALL_SCOPES,
+    target: new Uint8Array(0),
+    lockboxes: [{ deviceId: identity.deviceId, box: sealLockbox(identity.dhPub, keys, vaultId, 0) }],
+    meta: sealMeta(deriveKey(epochKey, 'meta'), { name: identity.name }),
+  }
+  return signOp(fields, identity.signer)
+}
+

@@ -1,0 +1,67 @@
+import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
+
+interface DocState {
+  envelopes: LocalEnvelope[]
+  outbox: Map<number, OutboxEntry & { author: string }>
+  cursor: number
+}
+
+/** A LocalStore in memory: for tests and for apps that persist elsewhere. Values are copied in and out. */
+export function createMemoryStore(): LocalStore {
+  const meta = new Map<string, Uint8Array>()
+  const ops: Uint8Array[] = []
+  const docs = new Map<string, DocState>()
+  const doc = (id: string): DocState => {
+    let d = docs.get(id)
+    if (!d) docs.set(id, (d = { envelopes: [], outbox: new Map(), cursor: 0 }))
+    return d
+  }
+  return {
+    async getMeta(key) {
+      return meta.get(key)?.slice()
+    },
+    async setMeta(key, value) {
+      meta.set(key, value.slice())
+    },
+    async deleteMeta(key) {
+      meta.delete(key)
+    },
+    async listOps() {
+      return ops.map((o) => o.slice())
+    },
+    async putOps(from, list) {
+      if (from > ops.length) throw new RangeError(`putOps: index ${from} leaves a gap after ${ops.length} ops`)
+      list.forEach((op, i) => {
+        if (from + i >= ops.length) ops.push(op.slice())
+      })
+    },
+    async addLocal(docId, item) {
+      const d = doc(docId)
+      d.envelopes.push({ author: item.author, seq: item.seq, serverSeq: null, envelope: item.envelope.slice() })
+      d.outbox.set(item.seq, { author: item.author, seq: item.seq, envelope: item.envelope.slice() })
+    },
+    async addReceived(docId, items, cursor) {
+      const d = doc(docId)
+      for (const it of items) d.envelopes.push({ ...it, envelope: it.envelope.slice() })
+      d.cursor = Math.max(d.cursor, cursor)
+    },
+    async listEnvelopes(docId) {
+      return doc(docId).envelopes.map((e) => ({ ...e, envelope: e.envelope.slice() }))
+    },
+    async listOutbox(docId) {
+      return [...doc(docId).outbox.values()].sort((a, b) => a.seq - b.seq).map((e) => ({ seq: e.seq, envelope: e.envelope.slice() }))
+    },
+    async acknowledge(docId, seq, serverSeq) {
+      const d = doc(docId)
+      const entry = d.outbox.get(seq)
+      if (!entry) return
+      d.outbox.delete(seq)
+      const own = d.envelopes.find((e) => e.author === entry.author && e.seq === seq)
+      if (own) own.serverSeq = serverSeq
+    },
+    async getCursor(docId) {
+      return doc(docId).cursor
+    },
+    async close() {},
+  }
+}

@@ -1,0 +1,494 @@
+import { toHex } from '@mindsync/crypto'
+import { CloseCode, MindsyncError, Scope, authMessage, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
+import type { ClientMessage, ErrorCode, Member, RelayMessage } from '@mindsync/protocol'
+import type * as Y from 'yjs'
+import { DocSync } from './docSync.js'
+import type { Rejection } from './docSync.js'
+import { Emitter } from './events.js'
+import { decodeIdentity, encodeIdentity, generateIdentity } from './identity.js'
+import type { DeviceIdentity } from './identity.js'
+import type { LocalStore } from './localStore.js'
+import { Membership, genesisOp } from './membership.js'
+import { decodePairingCode, encodePairingCode, newPairingSecret } from './pairing.js'
+import type { Connection, Transport } from './transport.js'
+
+export type Status = 'offline' | 'connecting' | 'online' | 'refused' | 'revoked'
+
+export interface SyncClientEvents extends Record<string, unknown> {
+  status: { status: Status; error?: MindsyncError }
+  synced: { doc: string }
+  rejected: Rejection
+  membership: { length: number }
+}
+
+export interface SyncClientOptions {
+  store: LocalStore
+  /** How to reach the relay (e.g. createWebSocketTransport()). Needed only to sync. */
+  transport?: Transport
+  /** The relay's base URL, e.g. ws://127.0.0.1:8787 */
+  url?: string
+  /** This device's name, used when its keys are first created. */
+  name?: string
+  /** How long local updates are collected into one envelope; default 5 ms. */
+  batchMs?: number
+  now?: () => number
+  /** Reconnection backoff: full jitter between 0 and min(maxMs, minMs * 2^attempt). */
+  reconnect?: { minMs?: number; maxMs?: number }
+}
+
+export interface DeviceInfo {
+  id: string
+  name: string
+  scopes: ('read' | 'write' | 'admin' | 'recovery')[]
+  addedAt: string
+  addedBy: string
+  removedAt?: string
+  self: boolean
+}
+
+export interface SyncReport {
+  docs: number
+  pending: number
+  gaps: { doc: string; author: string; from: number; to: number }[]
+}
+
+const IDENTITY_KEY = 'identity'
+const PAIRING_KEY = 'pairing-secret'
+
+/** Names of the scope bits, for people. */
+export function scopeNames(scopes: number): DeviceInfo['scopes'] {
+  const out: DeviceInfo['scopes'] = []
+  if (scopes & Scope.read) out.push('read')
+  if (scopes & Scope.write) out.push('write')
+  if (scopes & Scope.admin) out.push('admin')
+  if (scopes & Scope.recovery) out.push('recovery')
+  return out
+}
+
+/**
+ * The mindsync engine for one device: its keys, its verified membership log,
+ * the docs bound to it, and the connection to the relay.
+ *
+ * @example
+ * const client = await createSyncClient({ store: createMemoryStore(), transport, url: 'ws://127.0.0.1:8787' })
+ * await client.createVault()
+ * const doc = new Y.Doc()
+ * await client.bind('journal', doc)
+ * client.connect()
+ */
+export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
+  const { store } = options
+  let identity: DeviceIdentity
+  const stored = await store.getMeta(IDENTITY_KEY)
+  if (stored) identity = decodeIdentity(stored)
+  else {
+    identity = generateIdentity(options.name ?? 'device')
+    await store.setMeta(IDENTITY_KEY, encodeIdentity(identity))
+  }
+  const pairingSecret = await store.getMeta(PAIRING_KEY)
+  const membership = new Membership(identity, pairingSecret)
+  for (const bytes of await store.listOps()) membership.apply(decodeOp(bytes))
+  return new SyncClient(options, identity, membership)
+}
+
+export class SyncClient {
+  private readonly events = new Emitter<SyncClientEvents>()
+  private readonly docs = new Map<string, DocSync>()
+  private connection: Connection | undefined
+  private ready = false
+  private wanted = false
+  private attempt = 0
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private currentStatus: Status = 'offline'
+  private opWaiters: ((m: RelayMessage & { type: 'opResult' }) => void)[] = []
+  private opsWork: Promise<void> = Promise.resolve()
+  private readonly settledWaiters = new Set<() => void>()
+  private failure: MindsyncError | undefined
+  private readonly now: () => number
+
+  constructor(
+    private readonly options: SyncClientOptions,
+    readonly identity: DeviceIdentity,
+    readonly membership: Membership,
+  ) {
+    this.now = options.now ?? Date.now
+  }
+
+  get deviceId(): string {
+    return this.identity.id
+  }
+
+  get vaultId(): string | undefined {
+    const v = this.membership.vaultId
+    return v && toHex(v)
+  }
+
+  get status(): Status {
+    return this.currentStatus
+  }
+
+  on<K extends keyof SyncClientEvents>(name: K, listener: (e: SyncClientEvents[K]) => void): () => void {
+    return this.events.on(name, listener)
+  }
+
+  /** Creates a new vault with this device as its first, admin member. Works offline; the relay learns of it on the next sync. */
+  async createVault(): Promise<string> {
+    if (this.membership.length > 0) throw new MindsyncError('E_INVALID_INPUT', 'this device already belongs to a vault')
+    const op = genesisOp(this.identity, this.now())
+    this.membership.apply(op)
+    await this.options.store.putOps(0, [op.bytes])
+    return toHex(op.vaultId)
+  }
+
+  /** A pairing code for this (new) device; a member admits it with acceptPairing(code). */
+  async createPairingOffer(): Promise<string> {
+    if (this.membership.self()) throw new MindsyncError('E_INVALID_INPUT', 'this device is already a member of a vault')
+    let secret = await this.options.store.getMeta(PAIRING_KEY)
+    if (!secret) {
+      secret = newPairingSecret()
+      await this.options.store.setMeta(PAIRING_KEY, secret)
+    }
+    this.membership.pairingSecret = secret
+    return encodePairingCode({ signPub: this.identity.signPub, dhPub: this.identity.dhPub, secret, name: this.identity.name })
+  }
+
+  /** Admits the device that made `code` (needs the relay). Returns its device id. */
+  async acceptPairing(code: string, scopes: number = Scope.read | Scope.write): Promise<string> {
+    const offer = decodePairingCode(code)
+    const self = this.membership.self()
+    if (!self) throw new MindsyncError('E_NOT_MEMBER', 'this device is not a member of a vault')
+    if (!(self.scopes & (Scope.admin | Scope.recovery))) throw new MindsyncError('E_SCOPE', 'only an admin device can add devices')
+    await this.proposeOp(() => this.membership.addDeviceOp(offer, scopes, this.now()))
+    return toHex(this.membership.ops[this.membership.length - 1]!.lockboxes[0]!.deviceId)
+  }
+
+  /** Binds a Yjs document to a named doc of the vault and loads what this device stored for it. */
+  async bind(name: string, doc: Y.Doc): Promise<DocSync> {
+    const key = this.membership.derivedKey(0, 'doc-id')
+    if (!key) throw new MindsyncError('E_NOT_INITIALIZED', 'this device has not joined a vault yet: create one or pair it and sync')
+    const docId = docIdOf(key, name)
+    if (this.docs.has(toHex(docId))) throw new MindsyncError('E_INVALID_INPUT', `doc "${name}" is already bound`)
+    const sync = new DocSync(name, docId, doc, {
+      identity: this.identity,
+      membership: this.membership,
+      store: this.options.store,
+      batchMs: this.options.batchMs ?? 5,
+      send: (m) => this.send(m),
+      rejected: (r) => this.events.emit('rejected', r),
+      changed: () => this.checkSynced(),
+    })
+    await sync.load()
+    this.docs.set(sync.key, sync)
+    if (this.ready) await sync.connected()
+    return sync
+  }
+
+  /** Seals every pending local change into the outbox. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.docs.values()].map((d) => d.flush()))
+  }
+
+  /** The devices of the vault, for a dashboard. */
+  devices(lastSeen?: Map<string, number>): DeviceInfo[] {
+    const state = this.membership.state
+    if (!state) return []
+    return [...state.members.values()]
+      .sort((a, b) => a.addedIndex - b.addedIndex)
+      .map((m: Member) => {
+        const id = toHex(m.deviceId)
+        const info: DeviceInfo = {
+          id,
+          name: this.membership.names.get(id) ?? '(unnamed)',
+          scopes: scopeNames(m.scopes),
+          addedAt: new Date(m.addedAt).toISOString(),
+          addedBy: toHex(m.addedBy),
+          self: id === this.identity.id,
+        }
+        if (m.removedAt !== undefined) info.removedAt = new Date(m.removedAt).toISOString()
+        void lastSeen
+        return info
+      })
+  }
+
+  // ---- connection -------------------------------------------------------
+
+  /** Stays connected, reconnecting with backoff and jitter, until disconnect(). */
+  connect(): void {
+    this.wanted = true
+    if (!this.connection && this.retryTimer === undefined && this.currentStatus !== 'connecting') void this.open()
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  async disconnect(): Promise<void> {
+    this.wanted = false
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    await this.flush()
+    this.connection?.close(1000, 'client disconnect')
+    this.connection = undefined
+    this.ready = false
+    this.setStatus('offline')
+  }
+
+  /** Pushes and pulls once: resolves when the relay has every local change and this device has everything on the relay. */
+  async syncOnce(options: { timeoutMs?: number } = {}): Promise<SyncReport> {
+    const timeoutMs = options.timeoutMs ?? 30_000
+    await this.flush()
+    const errors: MindsyncError[] = []
+    const offRejected = this.events.on('rejected', (r) => {
+      if (r.origin === 'relay') errors.push(new MindsyncError(r.code, r.message))
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => done(new MindsyncError('E_UNREACHABLE', `sync did not finish within ${timeoutMs} ms`)), timeoutMs)
+        const offStatus = this.events.on('status', ({ status, error }) => {
+          if (status === 'refused' || status === 'revoked' || (status === 'offline' && error)) done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed'))
+        })
+        const onSettled = (): void => {
+          if (errors.length > 0) done(errors[0])
+          else done()
+        }
+        this.settledWaiters.add(onSettled)
+        const done = (err?: MindsyncError): void => {
+          clearTimeout(timer)
+          offStatus()
+          this.settledWaiters.delete(onSettled)
+          if (err) reject(err)
+          else resolve()
+        }
+        this.wanted = false
+        void this.open()
+      })
+    } finally {
+      offRejected()
+      this.connection?.close(1000, 'sync done')
+      this.connection = undefined
+      this.ready = false
+      this.setStatus('offline')
+    }
+    const gaps = [...this.docs.values()].flatMap((d) => d.gaps().map((g) => ({ doc: d.name, ...g })))
+    return { docs: this.docs.size, pending: 0, gaps }
+  }
+
+  private settled(): boolean {
+    if (!this.ready) return false
+    for (const d of this.docs.values()) if (!d.settled) return false
+    return true
+  }
+
+  private checkSynced(): void {
+    if (!this.settled()) return
+    for (const d of this.docs.values()) this.events.emit('synced', { doc: d.name })
+    for (const w of [...this.settledWaiters]) w()
+  }
+
+  private setStatus(status: Status, error?: MindsyncError): void {
+    this.currentStatus = status
+    this.events.emit('status', error ? { status, error } : { status })
+  }
+
+  private async open(): Promise<void> {
+    const { transport, url } = this.options
+    if (!transport || !url) {
+      this.setStatus('refused', new MindsyncError('E_INVALID_INPUT', 'no relay configured: pass transport and url'))
+      return
+    }
+    this.setStatus('connecting')
+    try {
+      const vaultId = this.membership.vaultId
+      this.connection = await transport.connect(
+        {
+          url,
+          vaultId,
+          signPub: this.identity.signPub,
+          signAuth: (relayId, challenge) => this.identity.signer.sign(authMessage(relayId, vaultId ?? new Uint8Array(16), challenge)),
+        },
+        { onFrame: (f) => this.onFrame(f), onClose: (code, reason) => this.onClose(code, reason) },
+      )
+    } catch (e) {
+      const err = isMindsyncError(e) ? e : new MindsyncError('E_UNREACHABLE', String(e))
+      const permanent = err.code === 'E_REVOKED' || err.code === 'E_UNAUTHORIZED'
+      this.setStatus(err.code === 'E_UNREACHABLE' ? 'offline' : err.code === 'E_REVOKED' ? 'revoked' : 'refused', err)
+      if (!permanent) this.scheduleRetry()
+      return
+    }
+    this.attempt = 0
+    this.send({ type: 'hello', opsFrom: this.membership.length }, true)
+  }
+
+  private scheduleRetry(): void {
+    if (!this.wanted) return
+    const min = this.options.reconnect?.minMs ?? 250
+    const max = this.options.reconnect?.maxMs ?? 30_000
+    const delay = Math.random() * Math.min(max, min * 2 ** this.attempt++)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.open()
+    }, delay)
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.connection = undefined
+    this.ready = false
+    for (const d of this.docs.values()) d.disconnected()
+    if (code === CloseCode.revoked) {
+      this.wanted = false
+      this.setStatus('revoked', new MindsyncError('E_REVOKED', `relay closed the connection: ${reason || 'device removed'}`))
+      return
+    }
+    const err = this.failure ?? (code === 1000 ? undefined : new MindsyncError(closeError(code), `relay closed the connection (${code}): ${reason || 'no reason given'}`))
+    this.failure = undefined
+    this.setStatus('offline', err)
+    this.scheduleRetry()
+  }
+
+  private send(message: ClientMessage, beforeReady = false): boolean {
+    if (!this.connection || (!this.ready && !beforeReady)) return false
+    this.connection.send(encodeFrame([message]))
+    return true
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    let messages: RelayMessage[]
+    try {
+      messages = decodeFrame(frame) as RelayMessage[]
+    } catch (e) {
+      this.connection?.close(CloseCode.badFrame, (e as Error).message.slice(0, 120))
+      return
+    }
+    for (const m of messages) this.dispatch(m)
+  }
+
+  private dispatch(m: RelayMessage): void {
+    switch (m.type) {
+      case 'welcome':
+        if (this.membership.vaultId && toHex(m.vaultId) !== toHex(this.membership.vaultId)) {
+          this.connection?.close(CloseCode.badFrame, 'relay answered for another vault')
+        }
+        break
+      case 'ops':
+        this.opsWork = this.opsWork.then(() => this.receiveOps(m.from, m.ops)).catch((e) => this.fail(e))
+        break
+      case 'opResult':
+        for (const w of this.opWaiters.splice(0)) w(m)
+        break
+      case 'envelopes':
+        void this.docs.get(toHex(m.docId))?.receive(m.items).catch((e) => this.fail(e))
+        break
+      case 'caughtUp':
+        void this.docs.get(toHex(m.docId))?.caughtUpTo(m.head).catch((e) => this.fail(e))
+        break
+      case 'ack':
+        void this.docs.get(toHex(m.docId))?.acknowledged(m.seq, m.serverSeq).catch((e) => this.fail(e))
+        break
+      case 'reject':
+        this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq)
+        break
+      case 'awareness':
+        break
+    }
+  }
+
+  private fail(e: unknown): void {
+    const err = isMindsyncError(e) ? e : new MindsyncError('E_INTERNAL', String(e))
+    this.failure = err
+    this.events.emit('rejected', { doc: '', code: err.code, message: err.message, origin: 'received' })
+    this.connection?.close(CloseCode.badFrame, err.message.slice(0, 120))
+  }
+
+  /** Verifies and stores ops from the relay; on the first answer, pushes local ops the relay lacks and subscribes. */
+  private async receiveOps(from: number, ops: Uint8Array[]): Promise<void> {
+    const start = this.membership.length
+    for (let i = 0; i < ops.length; i++) {
+      const index = from + i
+      const bytes = ops[i] as Uint8Array
+      if (index < start) {
+        if (toHex(this.membership.ops[index]!.bytes) !== toHex(bytes)) {
+          throw new MindsyncError('E_CHAIN', `relay shows a different membership op at index ${index} than this device holds (fork)`)
+        }
+        continue
+      }
+      this.membership.apply(decodeOp(bytes))
+    }
+    if (this.membership.length > start) {
+      await this.options.store.putOps(start, this.membership.ops.slice(start).map((o) => o.bytes))
+      this.events.emit('membership', { length: this.membership.length })
+      if (this.membership.member(this.identity.deviceId)?.removedIndex !== undefined) {
+        this.wanted = false
+        throw new MindsyncError('E_REVOKED', 'this device was removed from the vault')
+      }
+    }
+    if (this.ready) return
+    const relayHead = from + ops.length
+    for (let i = relayHead; i < this.membership.length; i++) this.send({ type: 'appendOp', op: this.membership.ops[i]!.bytes }, true)
+    if (!this.membership.self()) throw new MindsyncError('E_NOT_MEMBER', 'the relay admitted this device but the membership log does not include it')
+    this.ready = true
+    this.setStatus('online')
+    for (const d of this.docs.values()) await d.connected()
+    this.checkSynced()
+  }
+
+  /** Appends a membership op with compare-and-set at the relay, rebuilding and retrying when another op won the race. */
+  private async proposeOp(build: () => import('@mindsync/protocol').MembershipOp): Promise<void> {
+    const wasConnected = this.ready
+    if (!wasConnected) await this.openAndWait()
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await this.opsWork
+        const op = build()
+        const result = new Promise<RelayMessage & { type: 'opResult' }>((resolve) => this.opWaiters.push(resolve))
+        this.send({ type: 'appendOp', op: op.bytes })
+        const r = await result
+        if (r.code === '') {
+          while (this.membership.length <= op.index) await new Promise((res) => setTimeout(res, 5))
+          await this.opsWork
+          return
+        }
+        if (r.code !== 'E_CONFLICT') throw new MindsyncError(r.code as ErrorCode, `relay refused the membership change: ${r.message}`)
+        await new Promise((res) => setTimeout(res, 20 + Math.random() * 80))
+      }
+      throw new MindsyncError('E_CONFLICT', 'membership change kept losing races with other devices; try again')
+    } finally {
+      if (!wasConnected) await this.disconnect()
+    }
+  }
+
+  private async openAndWait(timeoutMs = 15_000): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new MindsyncError('E_UNREACHABLE', 'relay did not answer in time')), timeoutMs)
+      const off = this.events.on('status', ({ status, error }) => {
+        if (status === 'online') finish()
+        else if (status !== 'connecting') finish(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed'))
+      })
+      const finish = (err?: MindsyncError): void => {
+        clearTimeout(timer)
+        off()
+        if (err) reject(err)
+        else resolve()
+      }
+      void this.open()
+    })
+  }
+
+  /** Closes the connection and the store. */
+  async close(): Promise<void> {
+    await this.disconnect()
+    for (const d of this.docs.values()) d.destroy()
+    await this.options.store.close()
+  }
+}
+
+function closeError(code: number): ErrorCode {
+  switch (code) {
+    case CloseCode.unauthorized:
+      return 'E_UNAUTHORIZED'
+    case CloseCode.forbidden:
+      return 'E_FORBIDDEN'
+    case CloseCode.badFrame:
+      return 'E_BAD_FRAME'
+    case CloseCode.tooLarge:
+      return 'E_TOO_LARGE'
+    default:
+      return 'E_UNREACHABLE'
+  }
+}

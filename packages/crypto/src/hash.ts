@@ -1,0 +1,69 @@
+// SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and a domain-separated hash.
+import type { Backend } from './backends/types.js'
+import { utf8 } from './encoding.js'
+import { assertBytes, assertContext } from './validate.js'
+
+/** Hash functions bound to a backend. */
+export interface Hashes {
+  sha256(data: Uint8Array): Uint8Array
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
+  hashParts(context: string, ...parts: Uint8Array[]): Uint8Array
+}
+
+function varUintLength(n: number): number {
+  let len = 1
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80)
+    len++
+  }
+  return len
+}
+
+// Unsigned LEB128, as lib0's writeVarUint.
+function writeVarUint(out: Uint8Array, offset: number, n: number): number {
+  while (n >= 0x80) {
+    out[offset++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 0x80)
+  }
+  out[offset++] = n
+  return offset
+}
+
+/**
+ * Encodes varUint(len(context)) || context || varUint(len(p1)) || p1 || ...:
+ * every list of parts has exactly one encoding, so no two inputs collide.
+ */
+export function encodeParts(context: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+  let size = varUintLength(context.length) + context.length
+  for (const part of parts) size += varUintLength(part.length) + part.length
+  const out = new Uint8Array(size)
+  let offset = writeVarUint(out, 0, context.length)
+  out.set(context, offset)
+  offset += context.length
+  for (const part of parts) {
+    offset = writeVarUint(out, offset, part.length)
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+/** Binds the hashes to `backend`, with input checks. */
+export function createHashes(backend: Backend): Hashes {
+  return {
+    sha256(data) {
+      assertBytes('data', data)
+      return backend.sha256(data)
+    },
+    hmacSha256(key, data) {
+      assertBytes('key', key)
+      assertBytes('data', data)
+      return backend.hmacSha256(key, data)
+    },
+    hashParts(context, ...parts) {
+      assertContext('context', context)
+      parts.forEach((part, i) => assertBytes(`parts[${i}]`, part))
+      return backend.sha256(encodeParts(utf8.encode(context), parts))
+    },
+  }
+}

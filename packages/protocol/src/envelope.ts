@@ -1,0 +1,159 @@
+import { aeadOpen, aeadSeal, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
+import { concatBytes } from './bytes.js'
+import type { Signer } from '@mindsync/crypto'
+import * as encoding from 'lib0/encoding'
+import { MindsyncError } from './errors.js'
+import { DEVICE_ID_BYTES, DOC_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES } from './ids.js'
+import { pad, unpad } from './padding.js'
+import { Reader } from './reader.js'
+
+export const PROTOCOL_VERSION = 1
+export const NONCE_BYTES = 24
+export const SIGNATURE_BYTES = 64
+/** Hard ceiling for a sealed body when decoding; relays set lower limits of their own. */
+export const MAX_BODY_BYTES = 256 * 1024 * 1024
+
+/** What an envelope carries. Awareness envelopes are never stored and carry seq 0. */
+export const EnvelopeKind = { update: 1, snapshot: 2, checkpoint: 3, awareness: 4 } as const
+export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind]
+const KINDS = new Set<number>(Object.values(EnvelopeKind))
+
+/** The clear header: authenticated (AEAD associated data and signature), readable by the relay. */
+export interface EnvelopeHeader {
+  kind: EnvelopeKind
+  vaultId: Uint8Array
+  docId: Uint8Array
+  epoch: number
+  deviceId: Uint8Array
+  /** Per device and doc, from 1, no gaps; 0 for awareness. */
+  seq: number
+  /** Hash of the same device's previous envelope for this doc; zeros for seq 1. */
+  prevHash: Uint8Array
+}
+
+export interface Envelope {
+  header: EnvelopeHeader
+  nonce: Uint8Array
+  ciphertext: Uint8Array
+  signature: Uint8Array
+  /** The canonical header bytes (the AEAD's associated data). */
+  headerBytes: Uint8Array
+  /** Everything the signature covers: header and sealed body. */
+  signed: Uint8Array
+  /** The whole encoded envelope, as stored and sent. */
+  bytes: Uint8Array
+}
+
+const SIGN_CONTEXT = utf8.encode('mindsync/v1/envelope\0')
+
+/** header := u8(version) • u8(kind) • vault(16) • doc(16) • varUint(epoch) • device(16) • varUint(seq) • prevHash(32) */
+export function encodeHeader(h: EnvelopeHeader): Uint8Array {
+  const e = encoding.createEncoder()
+  encoding.writeUint8(e, PROTOCOL_VERSION)
+  encoding.writeUint8(e, h.kind)
+  encoding.writeUint8Array(e, h.vaultId)
+  encoding.writeUint8Array(e, h.docId)
+  encoding.writeVarUint(e, h.epoch)
+  encoding.writeUint8Array(e, h.deviceId)
+  encoding.writeVarUint(e, h.seq)
+  encoding.writeUint8Array(e, h.prevHash)
+  return encoding.toUint8Array(e)
+}
+
+function readHeader(r: Reader): EnvelopeHeader {
+  const version = r.u8('version')
+  if (version !== PROTOCOL_VERSION) {
+    throw new MindsyncError('E_BAD_FRAME', `envelope: version ${version} is not supported (expected ${PROTOCOL_VERSION})`, 'version')
+  }
+  const kind = r.u8('kind')
+  if (!KINDS.has(kind)) throw new MindsyncError('E_BAD_FRAME', `envelope: kind ${kind} is unknown`, 'kind')
+  const header: EnvelopeHeader = {
+    kind: kind as EnvelopeKind,
+    vaultId: r.fixed('vaultId', VAULT_ID_BYTES),
+    docId: r.fixed('docId', DOC_ID_BYTES),
+    epoch: r.varUint('epoch', 0xffffffff),
+    deviceId: r.fixed('deviceId', DEVICE_ID_BYTES),
+    seq: r.varUint('seq'),
+    prevHash: r.fixed('prevHash', HASH_BYTES),
+  }
+  if ((header.kind === EnvelopeKind.awareness) !== (header.seq === 0)) {
+    throw new MindsyncError('E_BAD_FRAME', 'envelope: seq must be 0 for awareness and at least 1 otherwise', 'seq')
+  }
+  return header
+}
+
+/** Decodes and strictly validates an envelope's structure (not its signature). */
+export function decodeEnvelope(bytes: Uint8Array, maxBodyBytes = MAX_BODY_BYTES): Envelope {
+  const r = new Reader(bytes, 'envelope')
+  const header = readHeader(r)
+  const headerEnd = r.position
+  const body = r.bytes('body', maxBodyBytes)
+  if (body.length < NONCE_BYTES + 16) {
+    throw new MindsyncError('E_BAD_FRAME', `envelope: body is ${body.length} bytes, shorter than nonce and tag`, 'body')
+  }
+  const signedEnd = r.position
+  const signature = r.fixed('signature', SIGNATURE_BYTES)
+  r.end()
+  return {
+    header,
+    nonce: body.subarray(0, NONCE_BYTES),
+    ciphertext: body.subarray(NONCE_BYTES),
+    signature,
+    headerBytes: bytes.subarray(0, headerEnd),
+    signed: bytes.subarray(0, signedEnd),
+    bytes,
+  }
+}
+
+export interface SealInput extends EnvelopeHeader {
+  /** The AEAD key for envelopes of this epoch (deriveKey(epochKey, 'envelope')). */
+  key: Uint8Array
+  signer: Signer
+  plaintext: Uint8Array
+}
+
+/** Pads, seals (header as associated data) and signs a body. */
+export function sealEnvelope(input: SealInput): Envelope {
+  const { key, signer, plaintext, ...header } = input
+  const headerBytes = encodeHeader(header)
+  const nonce = randomBytes(NONCE_BYTES)
+  const ciphertext = aeadSeal(key, nonce, pad(plaintext), headerBytes)
+  const e = encoding.createEncoder()
+  encoding.writeUint8Array(e, headerBytes)
+  encoding.writeVarUint(e, NONCE_BYTES + ciphertext.length)
+  encoding.writeUint8Array(e, nonce)
+  encoding.writeUint8Array(e, ciphertext)
+  const signed = encoding.toUint8Array(e)
+  const signature = signer.sign(concatBytes(SIGN_CONTEXT, signed))
+  const bytes = concatBytes(signed, signature)
+  return {
+    header,
+    nonce: bytes.subarray(signed.length - ciphertext.length - NONCE_BYTES, signed.length - ciphertext.length),
+    ciphertext: bytes.subarray(signed.length - ciphertext.length, signed.length),
+    signature: bytes.subarray(signed.length),
+    headerBytes: bytes.subarray(0, headerBytes.length),
+    signed: bytes.subarray(0, signed.length),
+    bytes,
+  }
+}
+
+/** True when the signature is the author's over header and sealed body. */
+export function verifyEnvelope(env: Envelope, signingPublicKey: Uint8Array): boolean {
+  return verify(signingPublicKey, concatBytes(SIGN_CONTEXT, env.signed), env.signature)
+}
+
+/** Opens the body with the epoch's envelope key; throws E_DECRYPT when it does not authenticate. */
+export function openEnvelope(env: Envelope, key: Uint8Array): Uint8Array {
+  let padded: Uint8Array
+  try {
+    padded = aeadOpen(key, env.nonce, env.ciphertext, env.headerBytes)
+  } catch {
+    throw new MindsyncError('E_DECRYPT', 'envelope: body does not open under the epoch key (tampered or wrong key)', 'body')
+  }
+  return unpad(padded)
+}
+
+/** The chain hash of an envelope: what the author's next envelope names as prevHash. */
+export function envelopeHash(env: Envelope): Uint8Array {
+  return hashParts('mindsync/v1/envelope-hash', env.signed)
+}

@@ -1,0 +1,187 @@
+import * as encoding from 'lib0/encoding'
+import { MindsyncError } from './errors.js'
+import { DEVICE_ID_BYTES, DOC_ID_BYTES, RELAY_ID_BYTES, VAULT_ID_BYTES } from './ids.js'
+import { MAX_BODY_BYTES } from './envelope.js'
+import { Reader } from './reader.js'
+
+/** Message type numbers; the grammar is in PROTOCOL.md. */
+export const MessageType = {
+  hello: 1,
+  subscribe: 2,
+  push: 3,
+  appendOp: 4,
+  awareness: 5,
+  fetch: 6,
+  welcome: 20,
+  ops: 21,
+  envelopes: 22,
+  caughtUp: 23,
+  ack: 24,
+  opResult: 25,
+  reject: 26,
+} as const
+
+export interface StoredEnvelope {
+  serverSeq: number
+  envelope: Uint8Array
+}
+
+export type ClientMessage =
+  | { type: 'hello'; opsFrom: number }
+  | { type: 'subscribe'; docId: Uint8Array; cursor: number }
+  | { type: 'push'; envelope: Uint8Array }
+  | { type: 'appendOp'; op: Uint8Array }
+  | { type: 'awareness'; envelope: Uint8Array }
+  | { type: 'fetch'; docId: Uint8Array; from: number; to: number }
+
+export type RelayMessage =
+  | { type: 'welcome'; relayId: Uint8Array; vaultId: Uint8Array; deviceId: Uint8Array; serverTime: number }
+  | { type: 'ops'; from: number; ops: Uint8Array[] }
+  | { type: 'envelopes'; docId: Uint8Array; items: StoredEnvelope[] }
+  | { type: 'caughtUp'; docId: Uint8Array; head: number }
+  | { type: 'ack'; docId: Uint8Array; seq: number; serverSeq: number }
+  | { type: 'opResult'; index: number; code: string; message: string }
+  | { type: 'reject'; code: string; message: string; docId: Uint8Array; seq: number }
+  | { type: 'awareness'; envelope: Uint8Array }
+
+export type Message = ClientMessage | RelayMessage
+
+/** Appends one message to an encoder; several messages in one frame are simply concatenated. */
+export function writeMessage(e: encoding.Encoder, m: Message): void {
+  encoding.writeVarUint(e, MessageType[m.type])
+  switch (m.type) {
+    case 'hello':
+      encoding.writeVarUint(e, m.opsFrom)
+      break
+    case 'subscribe':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.cursor)
+      break
+    case 'push':
+    case 'awareness':
+      encoding.writeVarUint8Array(e, m.envelope)
+      break
+    case 'appendOp':
+      encoding.writeVarUint8Array(e, m.op)
+      break
+    case 'fetch':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.from)
+      encoding.writeVarUint(e, m.to)
+      break
+    case 'welcome':
+      encoding.writeUint8Array(e, m.relayId)
+      encoding.writeUint8Array(e, m.vaultId)
+      encoding.writeUint8Array(e, m.deviceId)
+      encoding.writeVarUint(e, m.serverTime)
+      break
+    case 'ops':
+      encoding.writeVarUint(e, m.from)
+      encoding.writeVarUint(e, m.ops.length)
+      for (const op of m.ops) encoding.writeVarUint8Array(e, op)
+      break
+    case 'envelopes':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.items.length)
+      for (const it of m.items) {
+        encoding.writeVarUint(e, it.serverSeq)
+        encoding.writeVarUint8Array(e, it.envelope)
+      }
+      break
+    case 'caughtUp':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.head)
+      break
+    case 'ack':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.seq)
+      encoding.writeVarUint(e, m.serverSeq)
+      break
+    case 'opResult':
+      encoding.writeVarUint(e, m.index)
+      encoding.writeVarString(e, m.code)
+      encoding.writeVarString(e, m.message)
+      break
+    case 'reject':
+      encoding.writeVarString(e, m.code)
+      encoding.writeVarString(e, m.message)
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.seq)
+      break
+  }
+}
+
+/** Encodes messages into one frame. */
+export function encodeFrame(messages: readonly Message[]): Uint8Array {
+  const e = encoding.createEncoder()
+  for (const m of messages) writeMessage(e, m)
+  return encoding.toUint8Array(e)
+}
+
+const MAX_ITEMS = 1_000_000
+const MAX_TEXT = 4096
+
+function readMessage(r: Reader): Message {
+  const t = r.varUint('message type')
+  switch (t) {
+    case MessageType.hello:
+      return { type: 'hello', opsFrom: r.varUint('opsFrom') }
+    case MessageType.subscribe:
+      return { type: 'subscribe', docId: r.fixed('docId', DOC_ID_BYTES), cursor: r.varUint('cursor') }
+    case MessageType.push:
+      return { type: 'push', envelope: r.bytes('envelope', MAX_BODY_BYTES) }
+    case MessageType.appendOp:
+      return { type: 'appendOp', op: r.bytes('op', 1 << 20) }
+    case MessageType.awareness:
+      return { type: 'awareness', envelope: r.bytes('envelope', MAX_BODY_BYTES) }
+    case MessageType.fetch:
+      return { type: 'fetch', docId: r.fixed('docId', DOC_ID_BYTES), from: r.varUint('from'), to: r.varUint('to') }
+    case MessageType.welcome:
+      return {
+        type: 'welcome',
+        relayId: r.fixed('relayId', RELAY_ID_BYTES),
+        vaultId: r.fixed('vaultId', VAULT_ID_BYTES),
+        deviceId: r.fixed('deviceId', DEVICE_ID_BYTES),
+        serverTime: r.varUint('serverTime'),
+      }
+    case MessageType.ops: {
+      const from = r.varUint('from')
+      const count = r.varUint('ops count', MAX_ITEMS)
+      const ops: Uint8Array[] = []
+      for (let i = 0; i < count; i++) ops.push(r.bytes(`ops[${i}]`, 1 << 20))
+      return { type: 'ops', from, ops }
+    }
+    case MessageType.envelopes: {
+      const docId = r.fixed('docId', DOC_ID_BYTES)
+      const count = r.varUint('envelopes count', MAX_ITEMS)
+      const items: StoredEnvelope[] = []
+      for (let i = 0; i < count; i++) items.push({ serverSeq: r.varUint('serverSeq'), envelope: r.bytes(`envelopes[${i}]`, MAX_BODY_BYTES) })
+      return { type: 'envelopes', docId, items }
+    }
+    case MessageType.caughtUp:
+      return { type: 'caughtUp', docId: r.fixed('docId', DOC_ID_BYTES), head: r.varUint('head') }
+    case MessageType.ack:
+      return { type: 'ack', docId: r.fixed('docId', DOC_ID_BYTES), seq: r.varUint('seq'), serverSeq: r.varUint('serverSeq') }
+    case MessageType.opResult:
+      return { type: 'opResult', index: r.varUint('index'), code: r.string('code', MAX_TEXT), message: r.string('message', MAX_TEXT) }
+    case MessageType.reject:
+      return {
+        type: 'reject',
+        code: r.string('code', MAX_TEXT),
+        message: r.string('message', MAX_TEXT),
+        docId: r.fixed('docId', DOC_ID_BYTES),
+        seq: r.varUint('seq'),
+      }
+    default:
+      throw new MindsyncError('E_BAD_FRAME', `frame: message type ${t} is unknown`, 'message type')
+  }
+}
+
+/** Decodes every message in a frame; throws E_BAD_FRAME naming the field at the first problem. */
+export function decodeFrame(bytes: Uint8Array): Message[] {
+  if (bytes.length === 0) throw new MindsyncError('E_BAD_FRAME', 'frame: empty', 'frame')
+  const r = new Reader(bytes, 'frame')
+  const out: Message[] = []
+  while (r.remaining > 0) out.push(readMessage(r))
+  return out
+}
