@@ -31,9 +31,9 @@ export function createMemoryStore(): LocalStore {
     },
     async putOps(from, list) {
       if (from > ops.length) throw new RangeError(`putOps: index ${from} leaves a gap after ${ops.length} ops`)
-      list.forEach((op, i) => {
-        if (from + i >= ops.length) ops.push(op.slice())
-      })
+      // Copy everything before storing anything, so a bad op leaves no trace.
+      const copies = list.slice(ops.length - from).map((op) => op.slice())
+      for (const op of copies) ops.push(op)
     },
     async addLocal(docId, item) {
       const d = doc(docId)
@@ -41,8 +41,9 @@ export function createMemoryStore(): LocalStore {
       d.outbox.set(item.seq, { author: item.author, seq: item.seq, envelope: item.envelope.slice() })
     },
     async addReceived(docId, items, cursor) {
+      const copies = items.map((it) => ({ ...it, envelope: it.envelope.slice() }))
       const d = doc(docId)
-      for (const it of items) d.envelopes.push({ ...it, envelope: it.envelope.slice() })
+      for (const it of copies) d.envelopes.push(it)
       d.cursor = Math.max(d.cursor, cursor)
     },
     async listEnvelopes(docId) {

@@ -40,11 +40,11 @@ describe.each(apis)('XChaCha20-Poly1305 (%s backend)', (_name, c) => {
     const nonce = c.randomBytes(24)
     for (const size of [0, 1, 63, 64, 65, 1000, 70_000]) {
       const pt = c.randomBytes(size)
-      expect(c.aeadOpen(key, nonce, c.aeadSeal(key, nonce, pt))).toEqual(pt)
+      expect(hex(c.aeadOpen(key, nonce, c.aeadSeal(key, nonce, pt)))).toBe(hex(pt))
       const aad = c.randomBytes(13)
       const sealed = c.aeadSeal(key, nonce, pt, aad)
       expect(sealed.length).toBe(size + 16)
-      expect(c.aeadOpen(key, nonce, sealed, aad)).toEqual(pt)
+      expect(hex(c.aeadOpen(key, nonce, sealed, aad))).toBe(hex(pt))
       expectCryptoError(() => c.aeadOpen(key, nonce, sealed), 'E_DECRYPT')
     }
   })

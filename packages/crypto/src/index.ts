@@ -115,6 +115,6 @@ export const hmacSha256: CryptoApi['hmacSha256'] = api.hmacSha256
 /**
  * Domain-separated SHA-256 over a context and length-prefixed parts, so ('ab', 'c') and ('a', 'bc') differ.
  * @example
- * const deviceId = hashParts('mindsync/v1/device-id', signingPublicKey)
+ * const deviceId = hashParts('mindsync/v1/device-id', devicePublicKey)
  */
 export const hashParts: CryptoApi['hashParts'] = api.hashParts

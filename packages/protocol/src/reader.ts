@@ -31,6 +31,8 @@ export class Reader {
     } catch {
       this.fail(field, 'is not a valid unsigned integer')
     }
+    // lib0 returns NaN for an overlong run of 0x80 bytes; NaN would pass every comparison below.
+    if (!Number.isSafeInteger(n)) this.fail(field, 'is not a valid unsigned integer')
     if (n > max) this.fail(field, `is ${n}, above the maximum ${max}`)
     return n
   }
@@ -49,7 +51,8 @@ export class Reader {
   string(field: string, maxBytes: number): string {
     const raw = this.bytes(field, maxBytes)
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw)
+      // ignoreBOM keeps a leading U+FEFF, so a string reads back exactly as it was written.
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
     } catch {
       this.fail(field, 'is not valid UTF-8')
     }

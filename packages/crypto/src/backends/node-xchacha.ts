@@ -4,6 +4,7 @@
 // 12-byte nonce 0x00000000 || nonce[16..24].
 import { hchacha } from '@noble/ciphers/chacha.js'
 import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { fromBuffer } from './node-bytes.js'
 
 const TAG = 16
 // Scratch space, reused by every call (synchronous, single thread) and wiped
@@ -58,7 +59,7 @@ export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arr
       plaintext.fill(0) // never release unauthenticated plaintext
       return undefined
     }
-    return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length)
+    return fromBuffer(plaintext)
   } finally {
     cleanup()
   }

@@ -4,6 +4,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createHmac, diffieHellman, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto'
+import { fromBuffer } from './node-bytes.js'
 import { createLru } from './node-lru.js'
 import { privateKeyObject, publicKeyObject, rawPublicKey } from './node-keys.js'
 import { xchachaOpen, xchachaSeal } from './node-xchacha.js'
@@ -12,15 +13,6 @@ import type { Backend } from './types.js'
 // Public KeyObjects of recently seen verification keys (null: key refused).
 // Building one costs more than the verification itself.
 const verifyKeys = createLru<KeyObject | null>(1024)
-
-// Node returns Buffers; hand out plain Uint8Arrays (same memory, no copy)
-// unless the Buffer is a slice of Node's shared pool.
-function bytes(buf: Buffer): Uint8Array {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
-    return new Uint8Array(buf.buffer, 0, buf.length)
-  }
-  return new Uint8Array(buf)
-}
 
 // OpenSSL accepts small-order public keys, for which anyone can make a
 // signature that verifies (S = 0, R = -kA) on about one message in eight.
@@ -74,7 +66,7 @@ function x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | unde
   }
   let acc = 0
   for (const byte of shared) acc |= byte
-  return acc === 0 ? undefined : bytes(shared)
+  return acc === 0 ? undefined : fromBuffer(shared)
 }
 
 // crypto.hash (one call, no Hash object) exists from Node 20.12.
@@ -89,18 +81,18 @@ export const backend: Backend = {
   aeadSeal: xchachaSeal,
   aeadOpen: xchachaOpen,
   ed25519PublicKey: (seed) => rawPublicKey(privateKeyObject('ed25519', seed)),
-  ed25519Sign: (seed, message) => bytes(nodeCrypto.sign(null, message, privateKeyObject('ed25519', seed))),
+  ed25519Sign: (seed, message) => fromBuffer(nodeCrypto.sign(null, message, privateKeyObject('ed25519', seed))),
   ed25519Signer: (seed) => {
     const key = privateKeyObject('ed25519', seed)
-    return (message) => bytes(nodeCrypto.sign(null, message, key))
+    return (message) => fromBuffer(nodeCrypto.sign(null, message, key))
   },
   ed25519Verify,
   x25519PublicKey: (secretKey) => rawPublicKey(privateKeyObject('x25519', secretKey)),
   x25519,
   sha256: hashOnce
-    ? (data) => bytes(hashOnce('sha256', data, 'buffer'))
-    : (data) => bytes(createHash('sha256').update(data).digest()),
-  hmacSha256: (key, data) => bytes(createHmac('sha256', key).update(data).digest()),
+    ? (data) => fromBuffer(hashOnce('sha256', data, 'buffer'))
+    : (data) => fromBuffer(createHash('sha256').update(data).digest()),
+  hmacSha256: (key, data) => fromBuffer(createHmac('sha256', key).update(data).digest()),
   hkdfSha256: (ikm, salt, info, length) =>
     new Uint8Array(hkdfSync('sha256', ikm, salt ?? new Uint8Array(0), info, length)),
 }

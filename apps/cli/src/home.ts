@@ -1,0 +1,68 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createSyncClient, createWebSocketTransport } from '@mindsync/client'
+import type { SyncClient } from '@mindsync/client'
+import { createSqliteStore } from '@mindsync/store-sqlite'
+import WebSocket from 'ws'
+import { UsageError } from './errors.js'
+
+/** One device per home folder: its store (keys, log, envelopes) and its settings. */
+export interface Home {
+  dir: string
+  config: HomeConfig
+  saveConfig(config: HomeConfig): void
+}
+
+export interface HomeConfig {
+  relay?: string
+}
+
+/** The home folder: --home, else MINDSYNC_HOME, else ~/.mindsync */
+export function resolveHome(flag: string | undefined): string {
+  return resolve(flag ?? process.env.MINDSYNC_HOME ?? join(homedir(), '.mindsync'))
+}
+
+export function openHome(dir: string): Home {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const file = join(dir, 'config.json')
+  const config: HomeConfig = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HomeConfig) : {}
+  return {
+    dir,
+    config,
+    saveConfig(next) {
+      writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 })
+      chmodSync(file, 0o600)
+      Object.assign(config, next)
+    },
+  }
+}
+
+/** True when this home already holds a device. */
+export function hasDevice(dir: string): boolean {
+  return existsSync(join(dir, 'device.db'))
+}
+
+/** Checks a relay URL: ws:// or wss:// with a host. */
+export function checkRelayUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new UsageError(`--relay must be a URL like ws://127.0.0.1:8787, got "${url}"`)
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new UsageError(`--relay must start with ws:// or wss://, got "${url}"`)
+  return url.replace(/\/+$/, '')
+}
+
+/** Opens the device of a home: its store and the sync engine, connected to the configured relay when there is one. */
+export async function openClient(home: Home, options: { name?: string; relay?: string } = {}): Promise<SyncClient> {
+  const url = options.relay ?? home.config.relay
+  const clientOptions = {
+    store: createSqliteStore(join(home.dir, 'device.db')),
+    transport: createWebSocketTransport({ WebSocket }),
+    name: options.name ?? 'device',
+    ...(url ? { url } : {}),
+  }
+  return await createSyncClient(clientOptions)
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import { nobleApi, nodeApi } from './test-helpers/backends.js'
+import { smallOrderForgery, torsionNonce } from './test-helpers/ed25519-crafted.js'
+
+const pairs = [
+  ['node', nodeApi, 'noble', nobleApi],
+  ['noble', nobleApi, 'node', nodeApi],
+] as const
+
+describe.each(pairs)('%s output read by %s backend', (_a, from, _b, to) => {
+  it('derives the same public keys', () => {
+    const seed = from.randomBytes(32)
+    expect(to.signingPublicKey(seed)).toEqual(from.signingPublicKey(seed))
+    expect(to.dhPublicKey(seed)).toEqual(from.dhPublicKey(seed))
+  })
+
+  it('verifies signatures made by the other', () => {
+    const { secretKey, publicKey } = from.generateSigningKeyPair()
+    for (const size of [0, 1, 100, 10_000]) {
+      const msg = from.randomBytes(size)
+      const sig = from.createSigner(secretKey).sign(msg)
+      expect(to.sign(secretKey, msg)).toEqual(sig) // Ed25519 is deterministic
+      expect(to.verify(publicKey, msg, sig)).toBe(true)
+    }
+  })
+
+  it('opens AEAD output and boxes sealed by the other', () => {
+    const key = from.randomBytes(32)
+    const nonce = from.randomBytes(24)
+    const pt = from.randomBytes(1000)
+    const aad = from.randomBytes(20)
+    const sealed = from.aeadSeal(key, nonce, pt, aad)
+    expect(to.aeadSeal(key, nonce, pt, aad)).toEqual(sealed)
+    expect(to.aeadOpen(key, nonce, sealed, aad)).toEqual(pt)
+    const recipient = to.generateDhKeyPair()
+    const box = from.sealBox(recipient.publicKey, pt, 'interop', aad)
+    expect(to.openBox(recipient.secretKey, box, 'interop', aad)).toEqual(pt)
+  })
+
+  it('agrees on X25519, HKDF, HMAC, SHA-256 and hashParts', () => {
+    const a = from.generateDhKeyPair()
+    const b = to.generateDhKeyPair()
+    expect(to.x25519(b.secretKey, a.publicKey)).toEqual(from.x25519(a.secretKey, b.publicKey))
+    const ikm = from.randomBytes(40)
+    expect(to.hkdfSha256(ikm, undefined, 'i', 100)).toEqual(from.hkdfSha256(ikm, undefined, 'i', 100))
+    expect(to.hmacSha256(ikm, ikm)).toEqual(from.hmacSha256(ikm, ikm))
+    expect(to.sha256(ikm)).toEqual(from.sha256(ikm))
+    expect(to.hashParts('c', ikm, ikm)).toEqual(from.hashParts('c', ikm, ikm))
+  })
+})
+
+describe('Ed25519 corner cases between backends', () => {
+  it('both refuse small-order public keys (OpenSSL alone would accept this forgery)', () => {
+    const f = smallOrderForgery()
+    expect(nobleApi.verify(f.publicKey, f.message, f.signature)).toBe(false)
+    expect(nodeApi.verify(f.publicKey, f.message, f.signature)).toBe(false)
+  })
+
+  it('documents the one known difference: R with a small-order component', () => {
+    // Only the holder of the secret key can build such a signature; the
+    // cofactored check (noble) accepts it, the cofactorless one (OpenSSL) does not.
+    const t = torsionNonce()
+    expect(nobleApi.verify(t.publicKey, t.message, t.signature)).toBe(true)
+    expect(nodeApi.verify(t.publicKey, t.message, t.signature)).toBe(false)
+  })
+})

@@ -1,0 +1,129 @@
+import { toHex } from '@mindsync/crypto'
+import { ZERO_HASH, decodeEnvelope, envelopeHash, sameBytes } from '@mindsync/protocol'
+import type { Envelope } from '@mindsync/protocol'
+import type { Connection } from './connection.js'
+import { BoundedMap } from './lru.js'
+import type { EnvelopeRecord, RelayStorage } from './storage.js'
+
+/** An accepted push waiting for its group commit. */
+export interface PendingPush {
+  record: EnvelopeRecord
+  /** vault:doc:device (hex) */
+  chainKey: string
+  /** vault:doc (hex) */
+  docKey: string
+  /** The connection that pushed it, and any that resent the same bytes before it was stored: each gets the ack. */
+  pushers: Connection[]
+  serverSeq: number
+}
+
+/** What to do with a push, by the author's chain for the doc. */
+export type PushVerdict =
+  | { kind: 'accept'; item: PendingPush }
+  | { kind: 'stored'; serverSeq: number }
+  | { kind: 'pending'; item: PendingPush }
+  | { kind: 'reject'; code: 'E_CHAIN' | 'E_EQUIVOCATION'; message: string }
+
+interface ChainHead {
+  seq: number
+  hash: Uint8Array
+  /** Accepted pushes of this chain not yet stored; a head with pending pushes is never evicted. */
+  pending: number
+}
+
+/**
+ * The per-device hash chains of every doc, as far as the relay checks them:
+ * each push must name the next seq and the hash of the device's previous
+ * envelope. Heads are cached and advanced when a push is accepted (before it
+ * is stored), so a burst of pushes in one turn needs one storage read.
+ */
+export interface Chains {
+  admit(env: Envelope, pusher: Connection): Promise<PushVerdict>
+  /** The item is stored: it no longer counts as pending. */
+  stored(item: PendingPush): void
+  /** The items could not be stored: forget their chains' heads (they are reloaded from storage). */
+  failed(items: readonly PendingPush[]): void
+}
+
+export function createChains(storage: RelayStorage, maxCached: number): Chains {
+  const heads = new BoundedMap<string, ChainHead>(maxCached, (h) => h.pending > 0)
+  const loading = new Map<string, Promise<ChainHead>>()
+  /** `${chainKey}:${seq}` → accepted, not yet stored */
+  const pending = new Map<string, PendingPush>()
+
+  async function headOf(key: string, env: Envelope): Promise<ChainHead> {
+    const hit = heads.get(key)
+    if (hit) return hit
+    let p = loading.get(key)
+    if (!p) {
+      const { vaultId, docId, deviceId } = env.header
+      p = storage
+        .deviceHead(vaultId, docId, deviceId)
+        .then((h): ChainHead => (h ? { seq: h.seq, hash: envelopeHash(decodeEnvelope(h.bytes)), pending: 0 } : { seq: 0, hash: ZERO_HASH, pending: 0 }))
+        .finally(() => loading.delete(key))
+      loading.set(key, p)
+    }
+    const loaded = await p
+    // Every waiter of one load shares one head object; the first installs it.
+    const installed = heads.get(key)
+    if (installed) return installed
+    heads.set(key, loaded)
+    return loaded
+  }
+
+  async function resent(key: string, head: ChainHead, env: Envelope): Promise<PushVerdict> {
+    const { vaultId, docId, deviceId, seq } = env.header
+    const waiting = pending.get(`${key}:${seq}`)
+    if (waiting) {
+      return sameBytes(waiting.record.bytes, env.bytes)
+        ? { kind: 'pending', item: waiting }
+        : { kind: 'reject', code: 'E_EQUIVOCATION', message: `a different envelope with seq ${seq} is already accepted` }
+    }
+    const stored = await storage.findEnvelope(vaultId, docId, deviceId, seq)
+    if (!stored) return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1}` }
+    return sameBytes(stored.bytes, env.bytes)
+      ? { kind: 'stored', serverSeq: stored.serverSeq }
+      : { kind: 'reject', code: 'E_EQUIVOCATION', message: `a different envelope with seq ${seq} is already stored` }
+  }
+
+  return {
+    async admit(env, pusher) {
+      const h = env.header
+      const docKey = `${toHex(h.vaultId)}:${toHex(h.docId)}`
+      const key = `${docKey}:${toHex(h.deviceId)}`
+      const head = await headOf(key, env)
+      // From here to the end of the accept branch nothing awaits, so two
+      // pushes of one chain can never both take the same place.
+      if (h.seq <= head.seq) return resent(key, head, env)
+      if (h.seq !== head.seq + 1) return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1}` }
+      if (!sameBytes(h.prevHash, head.hash)) {
+        return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1} with prevHash naming seq ${head.seq}` }
+      }
+      head.seq = h.seq
+      head.hash = envelopeHash(env)
+      head.pending++
+      const item: PendingPush = {
+        record: { vaultId: h.vaultId, docId: h.docId, deviceId: h.deviceId, seq: h.seq, kind: h.kind, bytes: env.bytes },
+        chainKey: key,
+        docKey,
+        pushers: [pusher],
+        serverSeq: 0,
+      }
+      pending.set(`${key}:${h.seq}`, item)
+      return { kind: 'accept', item }
+    },
+
+    stored(item) {
+      pending.delete(`${item.chainKey}:${item.record.seq}`)
+      const head = heads.get(item.chainKey)
+      if (head && head.pending > 0) head.pending--
+    },
+
+    failed(items) {
+      for (const item of items) {
+        pending.delete(`${item.chainKey}:${item.record.seq}`)
+        heads.delete(item.chainKey)
+      }
+    },
+  }
+}
