@@ -7,7 +7,7 @@ import type { Message } from './wire.js'
 const docId = filled(16, 0xdd)
 
 /** One message of every type, with values that need multi-byte varUints. */
-export const everyMessage: Message[] = [
+const everyMessage: Message[] = [
   { type: 'hello', opsFrom: 5 },
   { type: 'subscribe', docId, cursor: 300 },
   { type: 'push', envelope: filled(200, 1) },

@@ -10,3 +10,5 @@ export { createTestDevice, createTestVault, signAuth, testDocId } from './fixtur
 export type { EnvelopeOptions, TestDevice, TestVault } from './fixtures.js'
 export { authParams, connectTestDevice, connectWithParams, fetchChallenge, mustConnect } from './wsClient.js'
 export type { TestConnection, TestRefusal } from './wsClient.js'
+export { appendOps, authenticateWithCore, connectToCore, registerVault } from './coreClient.js'
+export type { CoreConnection } from './coreClient.js'

@@ -1,0 +1,163 @@
+import { CloseCode, OpType, Scope, signOp } from '@mindsync/protocol'
+import { describe, expect, it } from 'vitest'
+import { createRelayCore } from './core.js'
+import { createMemoryRelayStorage } from './memoryStorage.js'
+import { appendOps, connectToCore, createTestDevice, createTestVault, registerVault, testDocId } from './testing/index.js'
+
+const newCore = () => createRelayCore({ storage: createMemoryRelayStorage() })
+
+describe('membership ops', () => {
+  it('a registration session gets welcome at once, then creates the vault with its genesis op', async () => {
+    const core = newCore()
+    const owner = createTestDevice()
+    const vault = createTestVault(owner)
+    const conn = await connectToCore(core, owner, vault.vaultId)
+    const welcome = await conn.waitFor('welcome')
+    expect([...welcome.vaultId]).toEqual([...vault.vaultId])
+    conn.send({ type: 'hello', opsFrom: 0 })
+    expect(await conn.waitFor('ops')).toMatchObject({ from: 0, ops: [] })
+    conn.send({ type: 'appendOp', op: vault.genesis.bytes })
+    expect(await conn.waitFor('opResult')).toMatchObject({ index: 0, code: '', message: '' })
+    const broadcast = await conn.waitFor('ops', (m) => m.ops.length === 1)
+    expect(broadcast.from).toBe(0)
+    expect([...(broadcast.ops[0] as Uint8Array)]).toEqual([...vault.genesis.bytes])
+  })
+
+  it('a registration session may append nothing but the genesis of its own key', async () => {
+    const core = newCore()
+    const owner = createTestDevice()
+    const vault = createTestVault(owner)
+    const phone = createTestDevice()
+    const add = vault.addDevice(owner, phone)
+
+    const conn = await connectToCore(core, owner, vault.vaultId)
+    conn.send({ type: 'appendOp', op: add.bytes })
+    expect(await conn.waitFor('opResult')).toMatchObject({ index: 1, code: 'E_FORBIDDEN' })
+
+    const intruder = await connectToCore(core, phone, vault.vaultId)
+    intruder.send({ type: 'appendOp', op: vault.genesis.bytes })
+    expect(await intruder.waitFor('opResult')).toMatchObject({ index: 0, code: 'E_FORBIDDEN' })
+
+    // Nothing but hello and appendOp works before the vault exists.
+    conn.send({ type: 'subscribe', docId: testDocId(), cursor: 0 })
+    expect(await conn.waitClosed()).toMatchObject({ code: CloseCode.forbidden })
+  })
+
+  it('of two registrations of one vault id, the second gets no access', async () => {
+    const core = newCore()
+    const a = createTestDevice()
+    const b = createTestDevice()
+    const vaultA = createTestVault(a)
+    const vaultB = createTestVault(b, vaultA.vaultId)
+    const ca = await connectToCore(core, a, vaultA.vaultId)
+    const cb = await connectToCore(core, b, vaultA.vaultId)
+    await appendOps(ca, vaultA.genesis)
+    cb.send({ type: 'appendOp', op: vaultB.genesis.bytes })
+    expect(await cb.waitClosed()).toMatchObject({ code: CloseCode.forbidden, reason: 'this device is not a member of the vault' })
+  })
+
+  it('an op that loses the compare-and-set to another relay instance gets E_CONFLICT', async () => {
+    const storage = createMemoryRelayStorage()
+    const one = createRelayCore({ storage })
+    const two = createRelayCore({ storage })
+    const { vault, owner, conn } = await registerVault(one)
+    const onTwo = await connectToCore(two, owner, vault.vaultId)
+    await onTwo.waitFor('welcome')
+    // Both instances now hold the log at index 0; `one` appends op 1 first.
+    const atGenesis = vault.state
+    await appendOps(conn, vault.rotate(owner))
+    const rival = signOp(
+      {
+        type: OpType.rotate,
+        vaultId: vault.vaultId,
+        index: 1,
+        prevHash: atGenesis.hash,
+        author: owner.deviceId,
+        time: Date.now(),
+        epoch: 1,
+        signPub: new Uint8Array(0),
+        dhPub: new Uint8Array(0),
+        scopes: 0,
+        target: new Uint8Array(0),
+        lockboxes: [{ deviceId: owner.deviceId, box: new Uint8Array(80) }],
+        meta: new Uint8Array(0),
+      },
+      owner.signer,
+    )
+    onTwo.send({ type: 'appendOp', op: rival.bytes })
+    expect(await onTwo.waitFor('opResult')).toMatchObject({ index: 1, code: 'E_CONFLICT', message: expect.stringMatching(/lost a race/) })
+  })
+
+  it('hello returns the ops from min(opsFrom, head)', async () => {
+    const core = newCore()
+    const { vault, owner, conn } = await registerVault(core)
+    await appendOps(conn, vault.addDevice(owner, createTestDevice()), vault.rotate(owner))
+    conn.send({ type: 'hello', opsFrom: 1 })
+    const ops = await conn.waitFor('ops', (m) => m.from === 1 && m.ops.length === 2)
+    expect(ops.ops.map((o) => [...o])).toEqual([[...(vault.ops[1]?.bytes ?? [])], [...(vault.ops[2]?.bytes ?? [])]])
+    conn.send({ type: 'hello', opsFrom: 99 })
+    expect(await conn.waitFor('ops', (m) => m.from === 3)).toMatchObject({ ops: [] })
+  })
+
+  it('an appended op reaches every session of the vault; a stale or unauthorized one is refused with its code', async () => {
+    const core = newCore()
+    const { vault, owner, conn } = await registerVault(core)
+    const watch = createTestDevice()
+    await appendOps(conn, vault.addDevice(owner, watch, Scope.read))
+    const w = await connectToCore(core, watch, vault.vaultId)
+    const rotate = vault.rotate(owner)
+    await appendOps(conn, rotate)
+    expect(await w.waitFor('ops', (m) => m.from === 2)).toBeTruthy()
+
+    conn.send({ type: 'appendOp', op: rotate.bytes })
+    expect(await conn.waitFor('opResult', (m) => m.code !== '')).toMatchObject({ index: 2, code: 'E_CONFLICT' })
+
+    // A read-only watch cannot add devices: the protocol's rule, reported with its code.
+    const other = createTestDevice()
+    const state = vault.state
+    const byWatch = signOp(
+      {
+        type: OpType.addDevice,
+        vaultId: vault.vaultId,
+        index: state.index + 1,
+        prevHash: state.hash,
+        author: watch.deviceId,
+        time: Date.now(),
+        epoch: state.epoch,
+        signPub: other.signPub,
+        dhPub: other.dh.publicKey,
+        scopes: Scope.read,
+        target: new Uint8Array(0),
+        lockboxes: [{ deviceId: other.deviceId, box: new Uint8Array(80) }],
+        meta: new Uint8Array(0),
+      },
+      watch.signer,
+    )
+    w.send({ type: 'appendOp', op: byWatch.bytes })
+    expect(await w.waitFor('opResult')).toMatchObject({ index: 3, code: 'E_SCOPE' })
+  })
+
+  it('removing a device closes its sessions at once with revoked, after it saw the op', async () => {
+    const core = newCore()
+    const { vault, owner, conn } = await registerVault(core)
+    const phone = createTestDevice()
+    await appendOps(conn, vault.addDevice(owner, phone))
+    const p = await connectToCore(core, phone, vault.vaultId)
+    await p.waitFor('welcome')
+    const remove = vault.removeDevice(owner, phone)
+    await appendOps(conn, remove)
+    expect(await p.waitClosed()).toMatchObject({ code: CloseCode.revoked })
+    expect(p.received.some((m) => m.type === 'ops' && m.from === remove.index)).toBe(true)
+    expect(conn.closedWith()).toBeUndefined()
+  })
+
+  it('an undecodable op closes the connection with badFrame naming the field', async () => {
+    const core = newCore()
+    const { conn, vault } = await registerVault(core)
+    const bad = vault.genesis.bytes.slice(0, 20)
+    conn.send({ type: 'appendOp', op: bad })
+    const closed = await conn.waitClosed()
+    expect(closed.code).toBe(CloseCode.badFrame)
+    expect(closed.reason).toMatch(/appendOp: membership op: prevHash/)
+  })
+})

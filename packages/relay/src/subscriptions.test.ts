@@ -1,0 +1,179 @@
+import { CloseCode } from '@mindsync/protocol'
+import type { RelayMessage } from '@mindsync/protocol'
+import { describe, expect, it } from 'vitest'
+import { createRelayCore } from './core.js'
+import { createMemoryRelayStorage } from './memoryStorage.js'
+import type { RelayStorage } from './storage.js'
+import { connectToCore, createTestDevice, appendOps, registerVault, testDocId } from './testing/index.js'
+import type { CoreConnection, TestDevice, TestVault } from './testing/index.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** serverSeqs of every envelope the connection received for the doc, in arrival order. */
+const seqsOf = (c: CoreConnection, docId: Uint8Array): number[] =>
+  c.received.flatMap((m: RelayMessage) => (m.type === 'envelopes' && Buffer.from(m.docId).equals(Buffer.from(docId)) ? m.items.map((i) => i.serverSeq) : []))
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+/** A small seeded generator, so a failing run can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
+}
+
+async function pushAll(conn: CoreConnection, vault: TestVault, device: TestDevice, docId: Uint8Array, count: number): Promise<void> {
+  const envs = Array.from({ length: count }, (_, i) => vault.envelope(device, docId, `entry ${i}`))
+  for (const env of envs) conn.send({ type: 'push', envelope: env.bytes })
+  const last = envs[envs.length - 1]?.header.seq
+  await conn.waitFor('ack', (m) => m.seq === last)
+}
+
+describe('subscriptions', () => {
+  it('catch-up pages from the cursor, then caughtUp, then live envelopes from others only', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { pageItems: 4 } })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    await pushAll(conn, vault, owner, doc, 10)
+
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 3 })
+    expect(await reader.waitFor('caughtUp')).toMatchObject({ head: 10 })
+    expect(seqsOf(reader, doc)).toEqual(range(4, 10))
+    const pages = reader.received.filter((m) => m.type === 'envelopes')
+    expect(pages.map((p) => p.type === 'envelopes' && p.items.length)).toEqual([4, 3])
+
+    conn.send({ type: 'subscribe', docId: doc, cursor: 10 })
+    await conn.waitFor('caughtUp')
+    const live = vault.envelope(owner, doc, 'live')
+    conn.send({ type: 'push', envelope: live.bytes })
+    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 11))
+    expect(await conn.waitFor('ack', (m) => m.seq === 11)).toMatchObject({ serverSeq: 11 })
+    expect(seqsOf(conn, doc)).toEqual([])
+  })
+
+  it('[invariant] every subscriber gets every serverSeq after its cursor exactly once, in order, with pushes during catch-up', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const random = rng(seed)
+      const inner = createMemoryRelayStorage()
+      // Jitter before and after each read and write, as over a network:
+      // a page can be stale when it arrives, and a stored batch can be
+      // visible to readers before its fan-out runs.
+      const jitter = () => sleep(Math.floor(random() * 3))
+      const storage: RelayStorage = {
+        ...inner,
+        async readEnvelopes(...args) {
+          await jitter()
+          const page = await inner.readEnvelopes(...args)
+          await jitter()
+          return page
+        },
+        async headSeq(...args) {
+          await jitter()
+          return inner.headSeq(...args)
+        },
+        async appendEnvelopes(batch) {
+          await jitter()
+          const seqs = await inner.appendEnvelopes(batch)
+          await sleep(Math.floor(random() * 8))
+          return seqs
+        },
+      }
+      const core = createRelayCore({ storage, limits: { pageItems: 5 } })
+      const { vault, owner, conn } = await registerVault(core)
+      const laptop = createTestDevice()
+      await appendOps(conn, vault.addDevice(owner, laptop))
+      const writer = await connectToCore(core, laptop, vault.vaultId)
+      const doc = testDocId()
+      await pushAll(conn, vault, owner, doc, 20)
+
+      const subscribers: { c: CoreConnection; cursor: number }[] = []
+      let pushed = 0
+      const total = 300
+      while (pushed < total) {
+        const burst = 1 + Math.floor(random() * 3)
+        for (let i = 0; i < burst && pushed < total; i++, pushed++) writer.send({ type: 'push', envelope: vault.envelope(laptop, doc, `w${pushed}`).bytes })
+        if (random() < 0.06 && subscribers.length < 8) {
+          const c = await connectToCore(core, owner, vault.vaultId)
+          const cursor = Math.floor(random() * (20 + pushed))
+          c.send({ type: 'subscribe', docId: doc, cursor })
+          subscribers.push({ c, cursor })
+        }
+        await sleep(Math.floor(random() * 3))
+      }
+      await writer.waitFor('ack', (m) => m.seq === total)
+      const head = 20 + total
+      for (const { c, cursor } of subscribers) {
+        await c.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === head), 10_000)
+        await c.waitFor('caughtUp', undefined, 10_000)
+        expect(seqsOf(c, doc), `seed ${seed}, cursor ${cursor}`).toEqual(range(cursor + 1, head))
+        expect(c.received.filter((m) => m.type === 'caughtUp')).toHaveLength(1)
+      }
+      expect(subscribers.length, `seed ${seed}`).toBeGreaterThan(0)
+      await core.shutdown()
+    }
+  })
+
+  it('pauses catch-up while the connection’s send buffer is above the high-water mark', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { pageItems: 2, catchUpHighWaterBytes: 1000 } })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    await pushAll(conn, vault, owner, doc, 6)
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.setBuffered(5000)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await sleep(60)
+    expect(seqsOf(reader, doc)).toEqual([1, 2])
+    reader.setBuffered(0)
+    await reader.waitFor('caughtUp')
+    expect(seqsOf(reader, doc)).toEqual(range(1, 6))
+  })
+
+  it('closes a live subscriber that cannot keep up (slow consumer)', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { maxBufferedBytes: 10_000 } })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await reader.waitFor('caughtUp')
+    reader.setBuffered(20_000)
+    conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'x').bytes })
+    expect(await reader.waitClosed()).toMatchObject({ code: CloseCode.rateLimited })
+  })
+
+  it('reports the relay head in caughtUp even when the cursor is ahead of it (rollback is visible)', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage() })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    await pushAll(conn, vault, owner, doc, 3)
+    conn.send({ type: 'subscribe', docId: doc, cursor: 50 })
+    expect(await conn.waitFor('caughtUp')).toMatchObject({ head: 3 })
+  })
+
+  it('fetch sends the stored envelopes from ≤ serverSeq ≤ to', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { pageItems: 2 } })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    await pushAll(conn, vault, owner, doc, 9)
+    conn.send({ type: 'fetch', docId: doc, from: 3, to: 7 })
+    await conn.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 7))
+    await sleep(20)
+    expect(seqsOf(conn, doc)).toEqual(range(3, 7))
+  })
+
+  it('coalesces what one turn produces into one frame per connection', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage() })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await reader.waitFor('caughtUp')
+    await sleep(5)
+    const before = reader.frames()
+    for (let i = 0; i < 30; i++) conn.send({ type: 'push', envelope: vault.envelope(owner, doc, `e${i}`).bytes })
+    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 30))
+    expect(reader.frames() - before).toBe(1)
+  })
+})
