@@ -1,9 +1,17 @@
-// Runs every test after set-up (which already type-checked and built the
-// workspace with `tsc -b`).
+// Runs every test after set-up (which type-checked and built the sources
+// with `tsc -b`): first the type-check of the tests, then vitest.
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
+// The build type-checked the sources; this checks the tests too.
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+const typed = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.tests.json'], { cwd: root, stdio: 'inherit' })
+if (typed.status !== 0) {
+  console.error('type-check of the tests failed')
+  process.exit(typed.status ?? 1)
+}
+
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
 const r = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' })
 process.exit(r.status ?? 1)

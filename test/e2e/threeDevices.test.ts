@@ -61,7 +61,7 @@ describe('three devices, one vault, a real relay on loopback', () => {
     const probe = join(tmp.dir, 'probe.bin')
     const { writeFileSync } = await import('node:fs')
     writeFileSync(probe, `xx${encodings(NOTES.phone)[1]}yy${Buffer.from(`a${NOTES.laptop}`).toString('base64')}`)
-    expect(findPlaintext([probe], secrets).map((h) => h.secret).sort()).toEqual([NOTES.laptop, NOTES.phone].sort())
+    expect([...new Set(findPlaintext([probe], secrets).map((h) => h.secret))].sort()).toEqual([NOTES.laptop, NOTES.phone].sort())
   })
 
   it('[E6a] a bad command line gets a clear error and changes nothing', async () => {

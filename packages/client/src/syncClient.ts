@@ -399,6 +399,11 @@ export class SyncClient {
   /** Verifies and stores ops from the relay; on the first answer, pushes local ops the relay lacks and subscribes. */
   private async receiveOps(from: number, ops: Uint8Array[]): Promise<void> {
     const start = this.membership.length
+    if (from > start) {
+      // A live broadcast ahead of what this device holds: ask for the missing ops first.
+      this.send({ type: 'hello', opsFrom: start }, true)
+      return
+    }
     for (let i = 0; i < ops.length; i++) {
       const index = from + i
       const bytes = ops[i] as Uint8Array
@@ -420,7 +425,13 @@ export class SyncClient {
     }
     if (this.ready) return
     const relayHead = from + ops.length
-    for (let i = relayHead; i < this.membership.length; i++) this.send({ type: 'appendOp', op: this.membership.ops[i]!.bytes }, true)
+    for (let i = relayHead; i < this.membership.length; i++) {
+      // Ops made offline (a new vault's genesis): the relay must accept each before anything else is sent.
+      const result = new Promise<RelayMessage & { type: 'opResult' }>((resolve) => this.opWaiters.push(resolve))
+      this.send({ type: 'appendOp', op: this.membership.ops[i]!.bytes }, true)
+      const r = await result
+      if (r.code !== '') throw new MindsyncError(r.code as ErrorCode, `relay refused membership op ${i}: ${r.message}`)
+    }
     if (!this.membership.self()) throw new MindsyncError('E_NOT_MEMBER', 'the relay admitted this device but the membership log does not include it')
     this.ready = true
     this.setStatus('online')

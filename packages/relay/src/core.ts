@@ -170,7 +170,8 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
     async authenticate(request) {
       const result = await authenticate({ relayId, challenges, membership, storage, registration }, request)
       if (result.ok) {
-        touch(result.auth)
+        // A registration may never create its vault: nothing to remember yet.
+        if (!result.auth.registration) touch(result.auth)
         log({ level: 'info', event: 'relay.auth.ok', vault: toHex(result.auth.vaultId), device: toHex(result.auth.deviceId), registration: result.auth.registration })
       } else {
         log({ level: 'info', event: 'relay.auth.refused', status: result.status, code: result.code, reason: result.message })

@@ -13,7 +13,7 @@
  * const { url } = await relay.listen() // ws://127.0.0.1:8787
  */
 export { createRelay, parseSyncParams } from './server.js'
-export type { Relay, RelayOptions } from './server.js'
+export type { Relay, RelayOptions, UpgradeRefusal } from './server.js'
 
 /**
  * The transport-independent core, for other transports and for tests.

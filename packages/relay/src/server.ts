@@ -45,7 +45,8 @@ export interface Relay {
   readonly core: RelayCore
 }
 
-type Refusal = { status: number; code: string; message: string }
+/** An upgrade refused before any WebSocket: the HTTP status and the JSON body. */
+export type UpgradeRefusal = { status: number; code: string; message: string }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
@@ -54,7 +55,7 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 /** Answers a refused upgrade with an HTTP status and a JSON reason, then drops the socket: only accepted devices get a WebSocket. */
-function refuseUpgrade(socket: Duplex, { status, code, message }: Refusal): void {
+function refuseUpgrade(socket: Duplex, { status, code, message }: UpgradeRefusal): void {
   if (socket.destroyed) return
   const body = JSON.stringify({ code, message })
   socket.once('finish', () => socket.destroy())
@@ -65,9 +66,9 @@ function refuseUpgrade(socket: Duplex, { status, code, message }: Refusal): void
 }
 
 /** Reads `device`, `vault`, `challenge` and `sig` from the sync URL; a bad parameter is a 400 naming it. */
-export function parseSyncParams(params: URLSearchParams): AuthRequest | Refusal {
-  const bad = (field: string, expected: string): Refusal => ({ status: 400, code: 'E_BAD_FRAME', message: `sync request: ${field} must be ${expected}` })
-  const decode = (field: string, expected: string, parse: (s: string) => Uint8Array): Uint8Array | Refusal => {
+export function parseSyncParams(params: URLSearchParams): AuthRequest | UpgradeRefusal {
+  const bad = (field: string, expected: string): UpgradeRefusal => ({ status: 400, code: 'E_BAD_FRAME', message: `sync request: ${field} must be ${expected}` })
+  const decode = (field: string, expected: string, parse: (s: string) => Uint8Array): Uint8Array | UpgradeRefusal => {
     const value = params.get(field)
     if (value === null) return bad(field, expected)
     try {
@@ -89,6 +90,15 @@ export function parseSyncParams(params: URLSearchParams): AuthRequest | Refusal 
     vaultId = v
   }
   return { signPub, vaultId, challenge, signature }
+}
+
+/** The request URL, or undefined when it does not parse (remote input must never throw out of a handler). */
+function urlOf(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://relay')
+  } catch {
+    return undefined
+  }
 }
 
 const bytesOf = (data: RawData): Uint8Array => {
@@ -117,7 +127,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
   let closing: Promise<void> | undefined
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://relay').pathname
+    const path = urlOf(req)?.pathname
+    if (path === undefined) return json(res, 400, { code: 'E_BAD_FRAME', message: 'request URL does not parse' })
     if (req.method === 'GET' && path === CHALLENGE_PATH) {
       core
         .issueChallenge()
@@ -146,7 +157,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (e) => log({ level: 'debug', event: 'relay.upgrade.socket.error', error: e }))
-    const url = new URL(req.url ?? '/', 'http://relay')
+    const url = urlOf(req)
+    if (!url) return refuseUpgrade(socket, { status: 400, code: 'E_BAD_FRAME', message: 'request URL does not parse' })
     if (url.pathname !== SYNC_PATH) return refuseUpgrade(socket, { status: 404, code: 'E_NOT_FOUND', message: `no WebSocket endpoint at ${url.pathname}` })
     if (closing) return refuseUpgrade(socket, { status: 503, code: 'E_UNREACHABLE', message: 'relay shutting down' })
     const request = parseSyncParams(url.searchParams)

@@ -116,6 +116,72 @@ describe('subscriptions', () => {
     }
   })
 
+  it('[invariant] a batch visible in storage before its fan-out is delivered once', async () => {
+    const inner = createMemoryRelayStorage()
+    let hold: Promise<void> | undefined
+    const storage: RelayStorage = {
+      ...inner,
+      async appendEnvelopes(batch) {
+        const seqs = await inner.appendEnvelopes(batch)
+        if (hold) await hold
+        return seqs
+      },
+    }
+    const core = createRelayCore({ storage })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    await pushAll(conn, vault, owner, doc, 3)
+    let release = () => {}
+    hold = new Promise((r) => {
+      release = r
+    })
+    conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'four').bytes })
+    await sleep(10)
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    expect(await reader.waitFor('caughtUp')).toMatchObject({ head: 4 })
+    hold = undefined
+    release()
+    await conn.waitFor('ack', (m) => m.seq === 4)
+    conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'five').bytes })
+    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 5))
+    expect(seqsOf(reader, doc)).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it('[invariant] a batch fanned out while a catch-up read is in flight is not lost', async () => {
+    for (const slow of ['readEnvelopes', 'headSeq'] as const) {
+      const inner = createMemoryRelayStorage()
+      let hold: Promise<void> | undefined
+      let reads = 0
+      const storage: RelayStorage = {
+        ...inner,
+        async [slow](...args: [Uint8Array, Uint8Array, number, number, number]) {
+          const result = await (inner[slow] as (...a: typeof args) => Promise<unknown>)(...args)
+          reads++
+          if (hold) await hold
+          return result
+        },
+      } as RelayStorage
+      const core = createRelayCore({ storage })
+      const { vault, owner, conn } = await registerVault(core)
+      const doc = testDocId()
+      let release = () => {}
+      hold = new Promise((r) => {
+        release = r
+      })
+      const reader = await connectToCore(core, owner, vault.vaultId)
+      reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+      while (reads === 0) await sleep(1)
+      // The read saw an empty doc; a push is stored and fanned out before the result arrives.
+      conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'one').bytes })
+      await conn.waitFor('ack')
+      hold = undefined
+      release()
+      expect(await reader.waitFor('caughtUp'), slow).toMatchObject({ head: 1 })
+      expect(seqsOf(reader, doc), slow).toEqual([1])
+    }
+  })
+
   it('pauses catch-up while the connection’s send buffer is above the high-water mark', async () => {
     const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { pageItems: 2, catchUpHighWaterBytes: 1000 } })
     const { vault, owner, conn } = await registerVault(core)
