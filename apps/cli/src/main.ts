@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util'
 import { isMindsyncError } from '@mindsync/client'
 import { PracticeError } from '@mindsync/practice'
 import type { Command } from './command.js'
-import { devices } from './commands/devices.js'
+import { devices, devicesRemove, devicesSignoutOthers } from './commands/devices.js'
+import { recoveryCreate, recoveryUse, rotate } from './commands/keys.js'
 import { init } from './commands/init.js'
 import { logMood, logSession } from './commands/log.js'
 import { pairAccept, pairOffer } from './commands/pair.js'
@@ -21,9 +22,18 @@ const COMMANDS: Record<string, Command> = {
   sync,
   show,
   devices,
+  'devices remove': devicesRemove,
+  'devices signout-others': devicesSignoutOthers,
+  rotate,
+  'recovery create': recoveryCreate,
+  'recovery use': recoveryUse,
   status,
 }
 
+// A reader that stops early (`mindsync status | head -1`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e
+})
 const out = (line: string): void => void process.stdout.write(`${line}\n`)
 const err = (line: string): void => void process.stderr.write(`${line}\n`)
 

@@ -29,8 +29,7 @@ export class Membership {
   state: MembershipState | undefined
   /** Epoch keys this device holds, by epoch. */
   readonly keys = new Map<number, Uint8Array>()
-  /** Device names from the sealed op metadata, by hex device id. */
-  readonly names = new Map<string, string>()
+  private readonly names = new Map<string, string>()
   private readonly derived = new Map<string, Uint8Array>()
 
   constructor(
@@ -62,19 +61,24 @@ export class Membership {
     }
     this.state = next
     this.ops.push(op)
-    this.readName(op)
   }
 
-  private readName(op: MembershipOp): void {
-    if (op.meta.length === 0 || op.signPub.length === 0) return
-    const key = this.derivedKey(op.epoch, 'meta')
-    if (!key) return
+  /** The name a device was given when it was added (sealed in its op's metadata), once this device holds that epoch's key. */
+  nameOf(deviceId: Uint8Array): string | undefined {
+    const hex = toHex(deviceId)
+    const cached = this.names.get(hex)
+    if (cached !== undefined) return cached
+    const member = this.member(deviceId)
+    const op = member && this.ops[member.addedIndex]
+    const key = op && op.meta.length > 0 && this.derivedKey(op.epoch, 'meta')
+    if (!op || !key) return undefined
     try {
       const meta = openMeta(key, op.meta) as { name?: unknown }
-      if (typeof meta.name === 'string') this.names.set(toHex(deviceIdOf(op.signPub)), meta.name)
+      if (typeof meta.name === 'string') this.names.set(hex, meta.name)
     } catch {
       // A name that does not open is shown as unnamed; the op itself is verified.
     }
+    return this.names.get(hex)
   }
 
   /** A key derived from an epoch key for one purpose, cached. */
@@ -128,6 +132,25 @@ export class Membership {
         },
       ],
       meta: metaKey ? sealMeta(metaKey, { name: offer.name }) : new Uint8Array(0),
+    })
+  }
+
+  /** An op that opens a new epoch (a removal or a rotation): a fresh key sealed to every device that stays. */
+  newEpochOp(time: number, target?: Uint8Array): MembershipOp {
+    const state = this.requireState()
+    const epoch = state.epoch + 1
+    const key = randomBytes(32)
+    const keep = this.members().filter((m) => !target || !sameBytes(m.deviceId, target))
+    return this.sign({
+      type: target ? OpType.removeDevice : OpType.rotate,
+      time,
+      epoch,
+      signPub: new Uint8Array(0),
+      dhPub: new Uint8Array(0),
+      scopes: 0,
+      target: target ?? new Uint8Array(0),
+      lockboxes: keep.map((m) => ({ deviceId: m.deviceId, box: sealLockbox(m.dhPub, new Map([[epoch, key]]), state.vaultId, epoch) })),
+      meta: new Uint8Array(0),
     })
   }
 

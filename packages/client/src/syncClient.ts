@@ -1,6 +1,6 @@
-import { toHex } from '@mindsync/crypto'
-import { CloseCode, MindsyncError, Scope, authMessage, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
-import type { ClientMessage, ErrorCode, Member, RelayMessage } from '@mindsync/protocol'
+import { fromHex, toHex } from '@mindsync/crypto'
+import { CloseCode, MindsyncError, Scope, authMessage, decodeFrame, decodeOp, deviceIdOf, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
+import type { ClientMessage, ErrorCode, Member, MembershipOp, RelayMessage } from '@mindsync/protocol'
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
 import type { Rejection } from './docSync.js'
@@ -10,6 +10,7 @@ import type { DeviceIdentity } from './identity.js'
 import type { LocalStore } from './localStore.js'
 import { Membership, genesisOp } from './membership.js'
 import { decodePairingCode, encodePairingCode, newPairingSecret } from './pairing.js'
+import { newRecoveryCode, recoveryIdentity } from './recovery.js'
 import type { Connection, Transport } from './transport.js'
 
 export type Status = 'offline' | 'connecting' | 'online' | 'refused' | 'revoked'
@@ -34,7 +35,11 @@ export interface SyncClientOptions {
   now?: () => number
   /** Reconnection backoff: full jitter between 0 and min(maxMs, minMs * 2^attempt). */
   reconnect?: { minMs?: number; maxMs?: number }
+  /** An admin device opens a new epoch when the current one is older than this; default 30 days, 0 never. */
+  rotateAfterMs?: number
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000
 
 export interface DeviceInfo {
   id: string
@@ -43,6 +48,8 @@ export interface DeviceInfo {
   addedAt: string
   addedBy: string
   removedAt?: string
+  /** When the relay last saw it, if known. */
+  lastSeen?: string | null
   self: boolean
 }
 
@@ -103,7 +110,10 @@ export class SyncClient {
   private opWaiters: ((m: RelayMessage & { type: 'opResult' }) => void)[] = []
   private opsWork: Promise<void> = Promise.resolve()
   private readonly settledWaiters = new Set<() => void>()
+  private seenWaiters: ((m: RelayMessage & { type: 'seen' }) => void)[] = []
   private failure: MindsyncError | undefined
+  /** Increases with every connection, so events of a closed one are ignored. */
+  private generation = 0
   private readonly now: () => number
 
   constructor(
@@ -158,8 +168,96 @@ export class SyncClient {
     const self = this.membership.self()
     if (!self) throw new MindsyncError('E_NOT_MEMBER', 'this device is not a member of a vault')
     if (!(self.scopes & (Scope.admin | Scope.recovery))) throw new MindsyncError('E_SCOPE', 'only an admin device can add devices')
-    await this.proposeOp(() => this.membership.addDeviceOp(offer, scopes, this.now()))
-    return toHex(this.membership.ops[this.membership.length - 1]!.lockboxes[0]!.deviceId)
+    const id = toHex(deviceIdOf(offer.signPub))
+    await this.proposeOp(() => {
+      const known = this.membership.member(deviceIdOf(offer.signPub))
+      if (known) throw new MindsyncError('E_REPLAY', `device ${id} was already ${known.removedIndex === undefined ? 'added' : 'removed'}; a removed device must pair again with new keys`)
+      return this.membership.addDeviceOp(offer, scopes, this.now())
+    })
+    return id
+  }
+
+  private requireScope(scope: number, what: string): void {
+    const self = this.membership.self()
+    if (!self) throw new MindsyncError('E_NOT_MEMBER', 'this device is not a member of a vault')
+    if ((self.scopes & scope) === 0) throw new MindsyncError('E_SCOPE', `only an admin device can ${what}`)
+  }
+
+  /** Removes a device (needs admin and the relay): a new epoch starts whose key the removed device never gets. */
+  async removeDevice(id: string): Promise<void> {
+    if (!/^[0-9a-f]{32}$/i.test(id)) throw new MindsyncError('E_INVALID_INPUT', `device id must be 32 hex digits, got "${id}"`, 'id')
+    if (id.toLowerCase() === this.identity.id) throw new MindsyncError('E_INVALID_INPUT', 'a device cannot remove itself; remove it from another admin device')
+    this.requireScope(Scope.admin, 'remove devices')
+    const target = fromHex(id)
+    await this.proposeOp(() => {
+      const m = this.membership.member(target)
+      if (!m) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
+      if (m.removedIndex !== undefined) return undefined // removed meanwhile by another device
+      return this.membership.newEpochOp(this.now(), target)
+    })
+  }
+
+  /** Opens a new epoch with a fresh key for every current device (needs admin and the relay). Returns the new epoch. */
+  async rotate(): Promise<number> {
+    this.requireScope(Scope.admin, 'rotate keys')
+    await this.proposeOp(() => this.membership.newEpochOp(this.now()))
+    return this.membership.requireState().epoch
+  }
+
+  /** Rotates when the current epoch is older than rotateAfterMs and this device is an admin. */
+  async rotateIfDue(): Promise<boolean> {
+    const maxAge = this.options.rotateAfterMs ?? 30 * DAY_MS
+    const self = this.membership.self()
+    const state = this.membership.state
+    if (maxAge === 0 || !self || !state || (self.scopes & Scope.admin) === 0) return false
+    if (this.now() - state.epochStartedAt < maxAge) return false
+    let rotated = false
+    await this.proposeOp(() => {
+      // Another admin may have rotated meanwhile.
+      if (this.now() - this.membership.requireState().epochStartedAt < maxAge) return undefined
+      rotated = true
+      return this.membership.newEpochOp(this.now())
+    })
+    return rotated
+  }
+
+  /** Removes every other device (recovery codes stay valid). Returns the ids removed. */
+  async signOutOthers(): Promise<string[]> {
+    this.requireScope(Scope.admin, 'sign out other devices')
+    const others = this.membership.members().filter((m) => toHex(m.deviceId) !== this.identity.id && (m.scopes & Scope.recovery) === 0)
+    const ids = others.map((m) => toHex(m.deviceId))
+    await this.withConnection(async () => {
+      for (const id of ids) await this.removeDevice(id)
+    })
+    return ids
+  }
+
+  /**
+   * Creates a recovery code (needs admin and the relay): a member whose keys
+   * are derived from the code with Argon2id. Any earlier recovery code stops
+   * working. Show the code to the person once; it is not stored.
+   */
+  async createRecoveryCode(): Promise<string> {
+    this.requireScope(Scope.admin, 'create recovery codes')
+    const code = newRecoveryCode()
+    const recovery = await recoveryIdentity(code)
+    await this.withConnection(async () => {
+      const earlier = this.membership.members().filter((m) => (m.scopes & Scope.recovery) !== 0)
+      const offer = { signPub: recovery.signPub, dhPub: recovery.dhPub, secret: newPairingSecret(), name: recovery.name }
+      await this.proposeOp(() => this.membership.addDeviceOp(offer, Scope.read | Scope.recovery, this.now()))
+      for (const m of earlier) await this.removeDevice(toHex(m.deviceId))
+    })
+    return code
+  }
+
+  /** When the relay last saw each device (hex id to ms since the epoch); needs the relay. */
+  async lastSeen(): Promise<Map<string, number>> {
+    return await this.withConnection(async () => {
+      const answer = new Promise<RelayMessage & { type: 'seen' }>((resolve) => this.seenWaiters.push(resolve))
+      this.send({ type: 'seenRequest' })
+      const m = await answer
+      return new Map(m.devices.map((d) => [toHex(d.deviceId), d.time]))
+    })
   }
 
   /** Binds a Yjs document to a named doc of the vault and loads what this device stored for it. */
@@ -189,7 +287,7 @@ export class SyncClient {
   }
 
   /** The devices of the vault, for a dashboard. */
-  devices(lastSeen?: Map<string, number>): DeviceInfo[] {
+  devices(lastSeen: Map<string, number> = new Map()): DeviceInfo[] {
     const state = this.membership.state
     if (!state) return []
     return [...state.members.values()]
@@ -198,14 +296,15 @@ export class SyncClient {
         const id = toHex(m.deviceId)
         const info: DeviceInfo = {
           id,
-          name: this.membership.names.get(id) ?? '(unnamed)',
+          name: this.membership.nameOf(m.deviceId) ?? '(unnamed)',
           scopes: scopeNames(m.scopes),
           addedAt: new Date(m.addedAt).toISOString(),
           addedBy: toHex(m.addedBy),
           self: id === this.identity.id,
         }
         if (m.removedAt !== undefined) info.removedAt = new Date(m.removedAt).toISOString()
-        void lastSeen
+        const seen = lastSeen.get(id)
+        info.lastSeen = seen === undefined ? null : new Date(seen).toISOString()
         return info
       })
   }
@@ -224,10 +323,17 @@ export class SyncClient {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     await this.flush()
-    this.connection?.close(1000, 'client disconnect')
+    this.dropConnection('client disconnect')
+  }
+
+  /** Closes the current connection, if any, and forgets it: its late events are ignored. */
+  private dropConnection(reason: string): void {
+    this.generation++
+    this.connection?.close(1000, reason)
     this.connection = undefined
     this.ready = false
-    this.setStatus('offline')
+    for (const d of this.docs.values()) d.disconnected()
+    if (this.currentStatus !== 'offline') this.setStatus('offline')
   }
 
   /** Pushes and pulls once: resolves when the relay has every local change and this device has everything on the relay. */
@@ -259,12 +365,10 @@ export class SyncClient {
         this.wanted = false
         void this.open()
       })
+      if (this.ready) await this.rotateIfDue()
     } finally {
       offRejected()
-      this.connection?.close(1000, 'sync done')
-      this.connection = undefined
-      this.ready = false
-      this.setStatus('offline')
+      this.dropConnection('sync done')
     }
     const gaps = [...this.docs.values()].flatMap((d) => d.gaps().map((g) => ({ doc: d.name, ...g })))
     return { docs: this.docs.size, pending: 0, gaps }
@@ -294,18 +398,32 @@ export class SyncClient {
       return
     }
     this.setStatus('connecting')
+    const gen = ++this.generation
     try {
       const vaultId = this.membership.vaultId
-      this.connection = await transport.connect(
+      const connection = await transport.connect(
         {
           url,
           vaultId,
           signPub: this.identity.signPub,
           signAuth: (relayId, challenge) => this.identity.signer.sign(authMessage(relayId, vaultId ?? new Uint8Array(16), challenge)),
         },
-        { onFrame: (f) => this.onFrame(f), onClose: (code, reason) => this.onClose(code, reason) },
+        {
+          onFrame: (f) => {
+            if (gen === this.generation) this.onFrame(f)
+          },
+          onClose: (code, reason) => {
+            if (gen === this.generation) this.onClose(code, reason)
+          },
+        },
       )
+      if (gen !== this.generation) {
+        connection.close(1000, 'superseded')
+        return
+      }
+      this.connection = connection
     } catch (e) {
+      if (gen !== this.generation) return
       const err = isMindsyncError(e) ? e : new MindsyncError('E_UNREACHABLE', String(e))
       const permanent = err.code === 'E_REVOKED' || err.code === 'E_UNAUTHORIZED'
       this.setStatus(err.code === 'E_UNREACHABLE' ? 'offline' : err.code === 'E_REVOKED' ? 'revoked' : 'refused', err)
@@ -384,6 +502,9 @@ export class SyncClient {
       case 'reject':
         this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq)
         break
+      case 'seen':
+        for (const w of this.seenWaiters.splice(0)) w(m)
+        break
       case 'awareness':
         break
     }
@@ -437,30 +558,43 @@ export class SyncClient {
     this.setStatus('online')
     for (const d of this.docs.values()) await d.connected()
     this.checkSynced()
+    if (this.wanted) {
+      // Outside the ops chain: a rotation waits for it.
+      setTimeout(() => void this.rotateIfDue().catch((e) => this.events.emit('rejected', { doc: '', origin: 'local', code: 'E_CONFLICT', message: String(e) })), 0)
+    }
   }
 
-  /** Appends a membership op with compare-and-set at the relay, rebuilding and retrying when another op won the race. */
-  private async proposeOp(build: () => import('@mindsync/protocol').MembershipOp): Promise<void> {
-    const wasConnected = this.ready
-    if (!wasConnected) await this.openAndWait()
-    try {
-      for (let attempt = 0; attempt < 5; attempt++) {
+  /** Appends a membership op with compare-and-set at the relay, rebuilding and retrying when another op won the race. `build` returns undefined when the change is no longer needed. */
+  private async proposeOp(build: () => MembershipOp | undefined): Promise<void> {
+    await this.withConnection(async () => {
+      for (let attempt = 0; attempt < 8; attempt++) {
         await this.opsWork
         const op = build()
+        if (!op) return
         const result = new Promise<RelayMessage & { type: 'opResult' }>((resolve) => this.opWaiters.push(resolve))
         this.send({ type: 'appendOp', op: op.bytes })
         const r = await result
         if (r.code === '') {
-          while (this.membership.length <= op.index) await new Promise((res) => setTimeout(res, 5))
+          // The relay broadcasts the op before its result; wait until it is applied here.
           await this.opsWork
+          while (this.membership.length <= op.index) await new Promise((res) => setTimeout(res, 2))
           return
         }
         if (r.code !== 'E_CONFLICT') throw new MindsyncError(r.code as ErrorCode, `relay refused the membership change: ${r.message}`)
-        await new Promise((res) => setTimeout(res, 20 + Math.random() * 80))
+        await new Promise((res) => setTimeout(res, 10 + Math.random() * 50 * (attempt + 1)))
       }
       throw new MindsyncError('E_CONFLICT', 'membership change kept losing races with other devices; try again')
+    })
+  }
+
+  /** Runs `fn` on a ready connection, opening one (and closing it after) when there is none. */
+  private async withConnection<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.ready) return await fn()
+    await this.openAndWait()
+    try {
+      return await fn()
     } finally {
-      if (!wasConnected) await this.disconnect()
+      await this.disconnect()
     }
   }
 

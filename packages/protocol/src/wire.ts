@@ -12,6 +12,7 @@ export const MessageType = {
   appendOp: 4,
   awareness: 5,
   fetch: 6,
+  seenRequest: 7,
   welcome: 20,
   ops: 21,
   envelopes: 22,
@@ -19,6 +20,7 @@ export const MessageType = {
   ack: 24,
   opResult: 25,
   reject: 26,
+  seen: 28,
 } as const
 
 export interface StoredEnvelope {
@@ -33,6 +35,7 @@ export type ClientMessage =
   | { type: 'appendOp'; op: Uint8Array }
   | { type: 'awareness'; envelope: Uint8Array }
   | { type: 'fetch'; docId: Uint8Array; from: number; to: number }
+  | { type: 'seenRequest' }
 
 export type RelayMessage =
   | { type: 'welcome'; relayId: Uint8Array; vaultId: Uint8Array; deviceId: Uint8Array; serverTime: number }
@@ -43,6 +46,7 @@ export type RelayMessage =
   | { type: 'opResult'; index: number; code: string; message: string }
   | { type: 'reject'; code: string; message: string; docId: Uint8Array; seq: number }
   | { type: 'awareness'; envelope: Uint8Array }
+  | { type: 'seen'; devices: { deviceId: Uint8Array; time: number }[] }
 
 export type Message = ClientMessage | RelayMessage
 
@@ -68,6 +72,15 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
       encoding.writeUint8Array(e, m.docId)
       encoding.writeVarUint(e, m.from)
       encoding.writeVarUint(e, m.to)
+      break
+    case 'seenRequest':
+      break
+    case 'seen':
+      encoding.writeVarUint(e, m.devices.length)
+      for (const d of m.devices) {
+        encoding.writeUint8Array(e, d.deviceId)
+        encoding.writeVarUint(e, d.time)
+      }
       break
     case 'welcome':
       encoding.writeUint8Array(e, m.relayId)
@@ -136,6 +149,14 @@ function readMessage(r: Reader): Message {
       return { type: 'awareness', envelope: r.bytes('envelope', MAX_BODY_BYTES) }
     case MessageType.fetch:
       return { type: 'fetch', docId: r.fixed('docId', DOC_ID_BYTES), from: r.varUint('from'), to: r.varUint('to') }
+    case MessageType.seenRequest:
+      return { type: 'seenRequest' }
+    case MessageType.seen: {
+      const count = r.varUint('devices count', MAX_ITEMS)
+      const devices: { deviceId: Uint8Array; time: number }[] = []
+      for (let i = 0; i < count; i++) devices.push({ deviceId: r.fixed(`devices[${i}].deviceId`, DEVICE_ID_BYTES), time: r.varUint(`devices[${i}].time`) })
+      return { type: 'seen', devices }
+    }
     case MessageType.welcome:
       return {
         type: 'welcome',

@@ -158,6 +158,7 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
     scheduler,
     stopping: () => stopping,
     touch,
+    lastSeen: (vaultId) => storage.lastSeen(vaultId),
     opAppended,
     forget,
   }

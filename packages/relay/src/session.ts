@@ -1,4 +1,4 @@
-import { toHex } from '@mindsync/crypto'
+import { fromHex, toHex } from '@mindsync/crypto'
 import { CloseCode, EnvelopeKind, Scope, decodeEnvelope, decodeFrame, decodeOp, hasScope, sameBytes } from '@mindsync/protocol'
 import type { ClientMessage, Envelope, Member, MembershipOp, Message } from '@mindsync/protocol'
 import type { RelayAuth } from './auth.js'
@@ -35,11 +35,13 @@ export interface SessionDeps {
   scheduler: FlushScheduler
   stopping(): boolean
   touch(auth: RelayAuth): void
+  /** When the relay last saw each device of a vault (hex device id to ms). */
+  lastSeen(vaultId: Uint8Array): Promise<Map<string, number>>
   opAppended(result: Extract<AppendOpResult, { ok: true }>): void
   forget(session: Session): void
 }
 
-const CLIENT_TYPES = new Set<Message['type']>(['hello', 'subscribe', 'push', 'appendOp', 'awareness', 'fetch'])
+const CLIENT_TYPES = new Set<Message['type']>(['hello', 'subscribe', 'push', 'appendOp', 'awareness', 'fetch', 'seenRequest'])
 
 /** WebSocket close reasons are limited to 123 UTF-8 bytes (RFC 6455 5.5). */
 export function closeReason(reason: string): string {
@@ -203,6 +205,12 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
       case 'fetch':
         if (!(await member())) return
         return deps.subs.fetch(session, auth.vaultId, m.docId, m.from, m.to)
+      case 'seenRequest': {
+        if (!(await member())) return
+        const seen = await deps.lastSeen(auth.vaultId)
+        if (!open) return
+        return outbox.push({ type: 'seen', devices: [...seen].map(([hex, time]) => ({ deviceId: fromHex(hex), time })) })
+      }
     }
   }
 

@@ -21,7 +21,7 @@ export const logSession: Command = {
     const minutes = number('minutes', values.minutes)
     const client = await openClient(openHome(homeDir))
     try {
-      const journal = await openJournal(client)
+      const journal = await openJournal(client, { write: true })
       const s = journal.logSession({ minutes, technique: opt(values.technique), note: opt(values.note), start: opt(values.start) })
       await client.flush()
       out(`logged session ${s.id}: ${s.minutes} min ${s.technique} (sealed locally; \`mindsync sync\` sends it)`)
@@ -41,7 +41,7 @@ export const logMood: Command = {
     const stress = values.stress === undefined ? null : number('stress', values.stress)
     const client = await openClient(openHome(homeDir))
     try {
-      const journal = await openJournal(client)
+      const journal = await openJournal(client, { write: true })
       const c = journal.logCheckin({ mood, stress, note: opt(values.note), at: opt(values.at) })
       await client.flush()
       out(`logged check-in ${c.id}: mood ${c.mood}${c.stress === null ? '' : `, stress ${c.stress}`} (sealed locally; \`mindsync sync\` sends it)`)

@@ -7,7 +7,8 @@ import { openJournal } from '../journal.js'
 
 function summary(journal: Journal): string {
   const t = journal.totals()
-  return `${t.sessions} sessions (${t.minutes} min), ${t.checkins} check-ins`
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+  return `${plural(t.sessions, 'session')} (${t.minutes} min), ${plural(t.checkins, 'check-in')}`
 }
 
 async function watch(client: SyncClient, out: (l: string) => void): Promise<number> {

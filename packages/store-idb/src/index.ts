@@ -1,0 +1,3 @@
+export { createIdbStore } from './idbStore.js'
+export type { IdbStoreOptions } from './idbStore.js'
+export { SCHEMA_VERSION } from './schema.js'
