@@ -1,6 +1,7 @@
 // Runs every test after set-up (which type-checked and built the sources
 // with `tsc -b`): first the type-check of the tests, then vitest.
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -14,4 +15,8 @@ if (typed.status !== 0) {
 
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
 const r = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' })
+// The IndexedDB store's suite runs in the system's Chromium and is skipped
+// without it (packages/store-idb/src/browser.test.ts): say so last, where it is seen.
+const chromium = process.env.MINDSYNC_CHROMIUM || '/usr/bin/chromium'
+if (!existsSync(chromium)) console.log(`\nnote: browser suite not run: Chromium not installed (apt-get install chromium); looked for ${chromium}`)
 process.exit(r.status ?? 1)

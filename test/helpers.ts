@@ -1,6 +1,9 @@
 import { spawn, execFile } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -91,4 +94,88 @@ export async function ok(home: string, args: string[]): Promise<CliResult> {
   const r = await cli(home, args)
   if (r.code !== 0) throw new Error(`mindsync ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
   return r
+}
+
+/** A TCP port that was free a moment ago (listen on port 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** The device id a CLI command printed ("device <hex> …"). */
+export function deviceIdIn(output: string): string {
+  const m = /device\s+([0-9a-f]{32})/.exec(output)
+  if (!m) throw new Error(`no device id in: ${output}`)
+  return m[1] as string
+}
+
+/** Pairs a new CLI home into the vault of `member`: pair offer, pair accept, first sync. Returns the new device id. */
+export async function pairHome(member: string, home: string, relayUrl: string, name: string, scope: 'read' | 'write' | 'admin' = 'write'): Promise<string> {
+  const offer = await ok(home, ['pair', 'offer', '--relay', relayUrl, '--name', name])
+  await ok(member, ['pair', 'accept', offer.last, '--scope', scope])
+  await ok(home, ['sync'])
+  return deviceIdIn(offer.stdout)
+}
+
+export interface JournalEntry {
+  id: string
+  note: string
+  [field: string]: unknown
+}
+export interface JournalJson {
+  sessions: JournalEntry[]
+  checkins: JournalEntry[]
+  totals: Record<string, unknown>
+}
+
+/** `mindsync show --json`, parsed, with the exact text. */
+export async function showJson(home: string): Promise<{ text: string; journal: JournalJson }> {
+  const r = await ok(home, ['show', '--json'])
+  return { text: r.stdout, journal: JSON.parse(r.stdout) as JournalJson }
+}
+
+// The test package carries no type declarations for better-sqlite3 and ws: load them untyped, with the little used here typed by hand.
+const requireUntyped = createRequire(import.meta.url)
+
+/** The part of a better-sqlite3 database the tests use. */
+export interface SqliteDatabase {
+  prepare(sql: string): { all(...params: unknown[]): unknown[]; get(...params: unknown[]): unknown; run(...params: unknown[]): { changes: number } }
+  pragma(statement: string): unknown
+  close(): void
+}
+
+/** Opens a SQLite file with better-sqlite3 (the same library the relay and the CLI use). */
+export function openSqlite(path: string, options: { readonly?: boolean; fileMustExist?: boolean } = {}): SqliteDatabase {
+  const Database = requireUntyped('better-sqlite3') as new (path: string, options: object) => SqliteDatabase
+  return new Database(path, options)
+}
+
+/** The `ws` WebSocket class, for createWebSocketTransport({ WebSocket }) in Node. */
+export const NodeWebSocket: unknown = (requireUntyped('ws') as { WebSocket: unknown }).WebSocket
+
+/** One row of the relay's `envelopes` table. */
+export interface RelayRow {
+  doc: number
+  serverSeq: number
+  deviceId: string
+  seq: number
+  kind: number
+  bytes: Buffer
+}
+
+/** Every stored envelope of a relay database file, in (doc, server_seq) order; read-only, safe while the relay runs (WAL). */
+export function relayRows(dbPath: string): RelayRow[] {
+  const db = openSqlite(dbPath, { readonly: true, fileMustExist: true })
+  try {
+    const rows = db.prepare('SELECT doc, server_seq AS serverSeq, device_id AS deviceId, seq, kind, bytes FROM envelopes ORDER BY doc, server_seq').all() as (Omit<RelayRow, 'deviceId'> & { deviceId: Buffer })[]
+    return rows.map((r) => ({ ...r, deviceId: r.deviceId.toString('hex') }))
+  } finally {
+    db.close()
+  }
 }

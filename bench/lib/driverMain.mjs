@@ -1,0 +1,24 @@
+// A child process that runs the devices of one scenario against one server and reports figures.
+import { rpc } from './ipc.mjs'
+import { clientCost } from './scenarios/clientCost.mjs'
+import { fanout } from './scenarios/fanout.mjs'
+import { idle } from './scenarios/idle.mjs'
+import { initialSync } from './scenarios/initialSync.mjs'
+import { systems } from './systems/index.mjs'
+
+const kinds = { fanout, initialSync, idle, clientCost }
+
+const parent = rpc(process)
+parent.serve({
+  async run({ kind, system, url, room, params }) {
+    const server = (method, p) => parent.call('server', { method, params: p })
+    const makeSystem = (r) => systems[system]({ url, room: r })
+    const sys = system && url ? makeSystem(room ?? kind) : undefined
+    return kinds[kind]({ ...params, system: sys, makeSystem, systemName: system, server, url })
+  },
+  exit() {
+    setImmediate(() => process.exit(0))
+    return true
+  },
+})
+process.send({ kind: 'ready' })

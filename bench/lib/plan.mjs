@@ -1,0 +1,85 @@
+// What one run measures: scenarios, their parameters in full and --quick runs, and how the
+// figures a driver reports become records.
+export const SYSTEMS = ['mindsync', 'y-websocket', 'hocuspocus', 'raw-ws']
+
+/**
+ * Each entry runs once per system (client-cost: mindsync only) against a fresh server.
+ * `records(figures)` turns the driver's figures into one or more `{ scenario, ...figures }`.
+ */
+export function plan(quick) {
+  const q = (full, small) => (quick ? small : full)
+  return [
+    {
+      id: 'fanout-10-max',
+      kind: 'fanout',
+      params: { n: 10, mode: 'max', window: 50, warmupMs: q(2000, 1000), durationMs: q(6000, 1500) },
+      records: (f) => [
+        { scenario: 'fanout-10-max', ...f },
+        { scenario: 'relay-cpu-fanout-10', usPerUpdate: f.relayCpuUsPerUpdate, usPerDelivery: f.relayCpuUsPerDelivery, relayCpuLoad: f.relayCpuLoad, deliveredPerSec: f.deliveredPerSec },
+      ],
+    },
+    {
+      id: 'fanout-50-max',
+      kind: 'fanout',
+      params: { n: 50, mode: 'max', window: 50, warmupMs: q(2000, 1000), durationMs: q(6000, 1500) },
+      records: (f) => [{ scenario: 'fanout-50-max', ...f }],
+    },
+    {
+      id: 'fanout-10-fixed1000',
+      kind: 'fanout',
+      params: { n: 10, mode: 'fixed', rate: 1000, warmupMs: q(2000, 1000), durationMs: q(10000, 2500) },
+      records: (f) => [{ scenario: 'fanout-10-fixed1000', ...f }],
+    },
+    {
+      id: 'initial-sync-100k',
+      kind: 'initialSync',
+      params: { entries: q(100_000, 10_000) },
+      records: ({ relayPeakRssMB, relayRssBeforeMB, ...f }) => [
+        { scenario: 'initial-sync-100k', relayPeakRssMB, relayRssBeforeMB, ...f },
+        { scenario: 'relay-rss-100k', rssMB: relayPeakRssMB, rssBeforeMB: relayRssBeforeMB, entries: f.entries },
+      ],
+    },
+    {
+      id: 'relay-rss-idle-1000',
+      kind: 'idle',
+      params: { connections: q(1000, 200) },
+      records: (f) => [{ scenario: 'relay-rss-idle-1000', ...f }],
+    },
+    {
+      id: 'client-cost',
+      kind: 'clientCost',
+      systems: ['mindsync'],
+      noServer: true,
+      params: { budgetMs: q(200, 50) },
+      records: (f) => [{ scenario: 'client-cost', ...f }],
+    },
+  ]
+}
+
+/** The figures shown in the table and the chart: scenario, figure, unit, which way is better. */
+export const HEADLINES = [
+  { scenario: 'fanout-10-max', figure: 'deliveredPerSec', label: 'fan-out 10, max', unit: 'deliveries/s', better: 'higher' },
+  { scenario: 'fanout-50-max', figure: 'deliveredPerSec', label: 'fan-out 50, max', unit: 'deliveries/s', better: 'higher' },
+  { scenario: 'fanout-10-fixed1000', figure: 'p50Ms', label: 'fan-out 10 @1000/s p50', unit: 'ms', better: 'lower' },
+  { scenario: 'fanout-10-fixed1000', figure: 'p99Ms', label: 'fan-out 10 @1000/s p99', unit: 'ms', better: 'lower' },
+  { scenario: 'fanout-10-fixed1000', figure: 'maxMs', label: 'fan-out 10 @1000/s max', unit: 'ms', better: 'lower' },
+  { scenario: 'initial-sync-100k', figure: 'ms', label: 'initial sync 100k', unit: 'ms', better: 'lower' },
+  { scenario: 'initial-sync-100k', figure: 'bytes', label: 'initial sync 100k', unit: 'bytes', better: 'lower' },
+  { scenario: 'relay-rss-100k', figure: 'rssMB', label: 'relay RSS serving 100k', unit: 'MB', better: 'lower' },
+  { scenario: 'relay-rss-idle-1000', figure: 'rssMB', label: 'relay RSS, 1000 idle', unit: 'MB', better: 'lower' },
+  { scenario: 'relay-cpu-fanout-10', figure: 'usPerUpdate', label: 'relay CPU per update (fan-out 10)', unit: 'µs', better: 'lower' },
+]
+
+export const CLIENT_COST = [
+  ['sealSignUs', 'seal + sign, ~100 B update'],
+  ['verifyOpenUs', 'decode + verify + open, ~100 B update'],
+  ['sealSign64KiBUs', 'seal + sign, 64 KiB update'],
+  ['verifyOpen64KiBUs', 'decode + verify + open, 64 KiB update'],
+  ['signUs', 'of which Ed25519 sign'],
+  ['verifyUs', 'of which Ed25519 verify'],
+  ['openUs', 'of which XChaCha20-Poly1305 open'],
+  ['envelopeHashUs', 'envelope chain hash'],
+  ['rawNodeSignUs', 'baseline: node:crypto sign, no wrapper'],
+  ['rawNodeVerifyUs', 'baseline: node:crypto verify, no wrapper'],
+  ['yjsApplyUs', 'baseline: Y.applyUpdate of one entry'],
+]

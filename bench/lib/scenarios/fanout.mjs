@@ -1,0 +1,119 @@
+// Fan-out: n devices on one doc, every device writing entries; every entry must reach every
+// other device. Mode 'max': each writer keeps at most `window` entries in flight (written but
+// not yet delivered to every other device) and writes again as deliveries complete.
+// Mode 'fixed': `rate` entries per second in total, round robin over the writers; latency
+// from write to delivery on each receiver.
+import { closeAll, cpuUs, openDevices, sleep } from '../devices.mjs'
+import { createTracker, quantile, writeEntry } from '../workload.mjs'
+
+export async function fanout({ system, server, n, mode, warmupMs, durationMs, window = 50, rate = 1000, drainMs = 60_000 }) {
+  const devices = await openDevices(system, n)
+  let pump = () => {}
+  let scheduled = false
+  const latencies = mode === 'fixed' ? { from: Infinity, list: [] } : undefined
+  const tracker = createTracker(n, {
+    latencies,
+    onComplete() {
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(() => {
+          scheduled = false
+          pump()
+        })
+      }
+    },
+  })
+  devices.forEach((d, r) => tracker.observe(r, d.ydoc))
+  await sleep(200)
+
+  const write = (w, now) => {
+    writeEntry(devices[w].ydoc, w, tracker.written[w], now)
+    tracker.wrote(w)
+  }
+  const start = performance.now()
+  const warmAt = start + warmupMs
+  const endAt = warmAt + durationMs
+  let writing = true
+
+  if (mode === 'max') {
+    pump = () => {
+      if (!writing) return
+      const now = performance.now()
+      if (now >= endAt) {
+        writing = false
+        return
+      }
+      for (let w = 0; w < n; w++) while (tracker.written[w] - tracker.completed[w] < window) write(w, now)
+    }
+    pump()
+  } else {
+    latencies.from = warmAt
+    const intervalMs = 1000 / rate
+    const total = Math.round(((warmupMs + durationMs) * rate) / 1000)
+    let k = 0
+    const tick = () => {
+      const now = performance.now()
+      while (k < total && start + k * intervalMs <= now) write(k++ % n, now)
+      if (k < total) setTimeout(tick, 1)
+      else writing = false
+    }
+    tick()
+  }
+
+  const debug = process.env.BENCH_DEBUG ? setInterval(() => console.log(`t=${Math.round(performance.now() - start)} written=${tracker.totalWritten()} delivered=${tracker.deliveries}`), 250) : undefined
+  const snap = async () => ({ t: performance.now(), deliveries: tracker.deliveries, written: tracker.totalWritten(), cpu: cpuUs(), server: await server('stats') })
+  await sleep(Math.max(0, warmAt - performance.now()))
+  const a = await snap()
+  await sleep(Math.max(0, endAt - performance.now()))
+  const b = await snap()
+  writing = false
+
+  // Drain: everything written must reach every other device.
+  const expected = () => tracker.totalWritten() * (n - 1)
+  const drainStart = performance.now()
+  while (tracker.deliveries < expected() && performance.now() - drainStart < drainMs) await sleep(10)
+  const drained = performance.now()
+  clearInterval(debug)
+  const missing = tracker.missing()
+  if (missing.length > 0 || tracker.deliveries !== expected()) {
+    await closeAll(devices)
+    throw new Error(`${system.name} fan-out: ${expected() - tracker.deliveries} deliveries missing after ${drainMs} ms, e.g. ${JSON.stringify(missing.slice(0, 3))}`)
+  }
+  const stored = (await system.verifyStored?.(devices, server)) ?? {}
+  const c = await server('stats')
+  await closeAll(devices)
+
+  const seconds = (b.t - a.t) / 1000
+  const deliveredEntries = (b.deliveries - a.deliveries) / (n - 1)
+  const figures = {
+    devices: n,
+    writtenTotal: tracker.totalWritten(),
+    deliveriesTotal: tracker.deliveries,
+    duplicates: tracker.duplicates,
+    windowSec: round(seconds, 2),
+    relayCpuUsPerUpdate: round((b.server.cpuUs - a.server.cpuUs) / deliveredEntries, 1),
+    relayCpuUsPerDelivery: round((b.server.cpuUs - a.server.cpuUs) / (b.deliveries - a.deliveries), 2),
+    relayCpuLoad: round((b.server.cpuUs - a.server.cpuUs) / 1e6 / seconds, 2),
+    clientsCpuLoad: round((b.cpu - a.cpu) / 1e6 / seconds, 2),
+    relayRssMB: round(c.rssMB, 1),
+    drainMs: Math.round(drained - drainStart),
+  }
+  if (c.server?.commits !== undefined) figures.relayCommits = c.server.commits
+  if (stored.envelopesStored !== undefined) Object.assign(figures, stored, { entriesPerEnvelope: round(tracker.totalWritten() / stored.envelopesStored, 1) })
+  if (mode === 'max') {
+    figures.deliveredPerSec = Math.round((b.deliveries - a.deliveries) / seconds)
+    figures.writtenPerSec = Math.round((b.written - a.written) / seconds)
+    figures.window = window
+  } else {
+    const sorted = Float64Array.from(latencies.list).sort()
+    figures.rate = rate
+    figures.samples = sorted.length
+    figures.p50Ms = round(quantile(sorted, 0.5), 2)
+    figures.p99Ms = round(quantile(sorted, 0.99), 2)
+    figures.maxMs = round(sorted[sorted.length - 1], 2)
+    figures.deliveredPerSec = Math.round((b.deliveries - a.deliveries) / seconds)
+  }
+  return figures
+}
+
+const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits

@@ -1,0 +1,44 @@
+// Idle connections: `connections` devices, each on its own doc (mindsync: its own vault),
+// connected, synced and then left alone. The server's RSS is read after it settles and after
+// a forced GC, minus nothing: the figure is the whole process.
+import * as Y from 'yjs'
+import { countingWebSocket } from '../countingSocket.mjs'
+import { closeAll, sleep } from '../devices.mjs'
+
+export async function idle({ makeSystem, server, connections, concurrency = 25, settleMs = 2000 }) {
+  await server('gc')
+  const base = await server('stats')
+  const devices = []
+  const t0 = performance.now()
+  for (let i = 0; i < connections; i += concurrency) {
+    const batch = Array.from({ length: Math.min(concurrency, connections - i) }, (_, k) => {
+      const { WebSocket } = countingWebSocket()
+      return makeSystem(`idle-${i + k}`).device(new Y.Doc(), { WebSocket })
+    })
+    await Promise.all(
+      batch.map(async (d) => {
+        await d.prepare()
+        await d.connect()
+      }),
+    )
+    devices.push(...batch)
+  }
+  const connectMs = performance.now() - t0
+  await sleep(settleMs)
+  const settled = await server('stats')
+  const gc = await server('gc')
+  await sleep(500)
+  const after = await server('stats')
+  await closeAll(devices)
+  const round = (x) => Math.round(x * 10) / 10
+  return {
+    connections,
+    rssMB: round(after.rssMB),
+    rssBeforeGcMB: round(settled.rssMB),
+    baseRssMB: round(base.rssMB),
+    perConnectionKB: round(((after.rssMB - base.rssMB) * 1024) / connections),
+    heapMB: round(after.heapMB),
+    connectMs: Math.round(connectMs),
+    gcRssMB: round(gc.rssMB),
+  }
+}

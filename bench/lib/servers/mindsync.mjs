@@ -1,0 +1,20 @@
+// The mindsync relay as its daemon runs it: SQLite file (WAL, synchronous=FULL), group commit, frame coalescing.
+import { join } from 'node:path'
+import { fromHex } from '@mindsync/crypto'
+import { createRelay, createSqliteRelayStorage } from '@mindsync/relay'
+
+export async function start({ dir }) {
+  const storage = createSqliteRelayStorage(join(dir, 'relay.db'))
+  const relay = createRelay({ storage, host: '127.0.0.1', port: 0 })
+  const { url, port } = await relay.listen()
+  return {
+    url,
+    port,
+    stats: () => relay.core.stats(),
+    calls: {
+      /** How many envelopes the SQLite file holds for a doc (server seqs run from 1 without gaps). */
+      headSeq: ({ vaultId, docId }) => storage.headSeq(fromHex(vaultId), fromHex(docId)),
+    },
+    close: () => relay.close(),
+  }
+}

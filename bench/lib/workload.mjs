@@ -1,0 +1,121 @@
+// The shared workload: practice-journal entries written into one Y.Map, one transaction per
+// entry (about 100 bytes of Yjs update each), and a tracker that counts every delivery.
+import * as Y from 'yjs'
+
+export const MAP = 'journal'
+const NOTES = ['calm, steady breath', 'restless start, settled', 'body scan before sleep', 'walking, noticed the wind', 'short sit after work']
+const KEY_BASE = 10_000_000
+
+/** Writes entry `seq` of writer `w` into its doc; `t` is the write time (performance.now()). */
+export function writeEntry(doc, w, seq, t) {
+  doc.getMap(MAP).set(String(w * KEY_BASE + seq), {
+    kind: 'session',
+    minutes: 5 + (seq % 40),
+    mood: 1 + (seq % 5),
+    stress: seq % 4,
+    note: NOTES[seq % NOTES.length],
+    t,
+  })
+}
+
+export const keyWriter = (key) => Math.floor(Number(key) / KEY_BASE)
+export const keySeq = (key) => Number(key) % KEY_BASE
+
+/** Size of one entry's Yjs update, to report the workload. */
+export function entryUpdateBytes() {
+  const doc = new Y.Doc()
+  let size = 0
+  doc.on('update', (u) => {
+    size = u.length
+  })
+  writeEntry(doc, 3, 1234, 123456.789)
+  doc.destroy()
+  return size
+}
+
+/**
+ * Counts deliveries: device `r` receiving writer `w`'s entry `seq`. An entry is complete when
+ * all other `n - 1` devices have it. `latencies` (optional, `{ from, list }`) records now - t for
+ * every delivery of an entry written at or after `from`.
+ */
+export function createTracker(n, { onComplete, latencies } = {}) {
+  const written = new Int32Array(n)
+  const completed = new Int32Array(n)
+  const counts = Array.from({ length: n }, () => new Uint8Array(1 << 16))
+  let deliveries = 0
+  let duplicates = 0
+  let lastDeliveryAt = 0
+  const grow = (w, seq) => {
+    let a = counts[w]
+    if (seq < a.length) return a
+    let size = a.length
+    while (size <= seq) size *= 2
+    const b = new Uint8Array(size)
+    b.set(a)
+    counts[w] = b
+    return b
+  }
+  return {
+    written,
+    completed,
+    get deliveries() {
+      return deliveries
+    },
+    get duplicates() {
+      return duplicates
+    },
+    get lastDeliveryAt() {
+      return lastDeliveryAt
+    },
+    wrote(w) {
+      written[w]++
+    },
+    /** Attaches the counting observer to device `r`'s doc. */
+    observe(r, doc) {
+      const map = doc.getMap(MAP)
+      map.observe((event) => {
+        const now = performance.now()
+        for (const key of event.keysChanged) {
+          const w = keyWriter(key)
+          if (w === r) continue
+          const seq = keySeq(key)
+          const a = grow(w, seq)
+          if (a[seq] >= n - 1) {
+            duplicates++
+            continue
+          }
+          deliveries++
+          lastDeliveryAt = now
+          if (latencies) {
+            const t = map.get(key).t
+            if (t >= latencies.from) latencies.list.push(now - t)
+          }
+          if (++a[seq] === n - 1) {
+            completed[w]++
+            onComplete?.(w)
+          }
+        }
+      })
+    },
+    /** Entries not delivered to every other device: [{ writer, seq, got }] (at most `limit`). */
+    missing(limit = 10) {
+      const out = []
+      for (let w = 0; w < n; w++) {
+        for (let seq = 0; seq < written[w] && out.length < limit; seq++) {
+          const got = seq < counts[w].length ? counts[w][seq] : 0
+          if (got !== n - 1) out.push({ writer: w, seq, got })
+        }
+      }
+      return out
+    },
+    totalWritten: () => written.reduce((a, b) => a + b, 0),
+    totalCompleted: () => completed.reduce((a, b) => a + b, 0),
+  }
+}
+
+/** p-quantile of a sorted Float64Array. */
+export function quantile(sorted, p) {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
+  return sorted[i]
+}

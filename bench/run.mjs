@@ -1,0 +1,122 @@
+// mindsync and its peers, side by side, with the same workload in one run.
+//   node bench/run.mjs [--quick] [--systems a,b] [--scenarios x,y] [--profile]
+// Prints a markdown table, writes results/latest.{json,md,svg,png}.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { spawnChild } from './lib/ipc.mjs'
+import { SYSTEMS, plan } from './lib/plan.mjs'
+import { claims, clientCostTable, markdownTable, svgChart } from './lib/report.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const args = process.argv.slice(2)
+const flag = (name) => args.includes(name)
+const option = (name) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const quick = flag('--quick')
+const profile = flag('--profile')
+const onlySystems = option('--systems')?.split(',') ?? SYSTEMS
+const onlyScenarios = option('--scenarios')?.split(',')
+const resultsDir = join(here, 'results')
+const SCENARIO_TIMEOUT_MS = 8 * 60_000
+
+const waitReady = (c) =>
+  new Promise((resolve, reject) => {
+    c.child.on('message', (m) => m?.kind === 'ready' && resolve())
+    c.exited.then(({ code, signal }) => reject(new Error(`child exited before it was ready (${code ?? signal})`)))
+  })
+
+function execArgv(base, system, id, role) {
+  if (!profile) return base
+  return [...base, '--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles', `${system}-${id}-${role}`)}`]
+}
+
+async function runOne(step, system) {
+  let server
+  let driver
+  const stop = async () => {
+    await driver?.rpc.call('exit').catch(() => {})
+    await server?.rpc.call('stop').catch(() => {})
+    for (const c of [driver, server]) {
+      if (!c) continue
+      const done = await Promise.race([c.exited, new Promise((r) => setTimeout(() => r(undefined), 5000))])
+      if (!done) c.child.kill('SIGKILL')
+    }
+  }
+  let timer
+  try {
+    let url
+    if (!step.noServer) {
+      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, execArgv: execArgv(['--expose-gc'], system, step.id, 'server') })
+      await waitReady(server)
+      ;({ url } = await server.rpc.call('start', { system }))
+    }
+    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, execArgv: execArgv(['--max-old-space-size=8192'], system, step.id, 'clients') })
+    driver.rpc.serve({ server: ({ method, params }) => server.rpc.call(method, params) })
+    await waitReady(driver)
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${SCENARIO_TIMEOUT_MS / 1000} s`)), SCENARIO_TIMEOUT_MS)
+    })
+    return await Promise.race([driver.rpc.call('run', { kind: step.kind, system, url, room: step.id, params: step.params }), timeout])
+  } finally {
+    clearTimeout(timer)
+    await stop()
+  }
+}
+
+const mode = quick ? 'quick' : 'full'
+const records = []
+const failures = []
+const started = performance.now()
+console.log(`mindsync bench (${mode}): ${onlySystems.join(', ')} on Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`)
+if (loadavg()[0] > 1.5) console.log(`warning: load average is ${loadavg()[0].toFixed(2)}: other processes compete for the CPU and the figures will be noisy`)
+
+for (const step of plan(quick)) {
+  if (onlyScenarios && !onlyScenarios.includes(step.id)) continue
+  for (const system of step.systems ?? SYSTEMS) {
+    if (!onlySystems.includes(system)) continue
+    const load = Math.round(loadavg()[0] * 100) / 100
+    const t0 = performance.now()
+    process.stdout.write(`${step.id} / ${system} … `)
+    try {
+      const figures = await runOne(step, system)
+      const secs = ((performance.now() - t0) / 1000).toFixed(1)
+      for (const r of step.records(figures)) records.push({ system, ...r, mode, loadAvg1: load })
+      console.log(`done in ${secs} s`)
+    } catch (e) {
+      console.log(`FAILED: ${e.message}`)
+      failures.push({ system, scenario: step.id, error: e.message })
+      records.push({ system, scenario: step.id, error: e.message, mode, loadAvg1: load })
+    }
+  }
+}
+
+const seconds = Math.round((performance.now() - started) / 1000)
+const title = `mindsync vs peers (${mode} run, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores)`
+const table = markdownTable(records)
+const costs = clientCostTable(records)
+const checked = claims(records)
+const md = [`# ${title}`, '', table, '', costs, '', checked.markdown, '', `Run took ${seconds} s.`, ''].join('\n')
+mkdirSync(resultsDir, { recursive: true })
+writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(records, null, 2)}\n`)
+writeFileSync(join(resultsDir, 'latest.md'), md)
+const svg = svgChart(records, { title })
+writeFileSync(join(resultsDir, 'latest.svg'), svg)
+let png = false
+try {
+  execFileSync('convert', ['-density', '110', join(resultsDir, 'latest.svg'), join(resultsDir, 'latest.png')], { stdio: 'ignore' })
+  png = true
+} catch {
+  // ImageMagick is optional: the SVG is the chart.
+}
+console.log(`\n${md}`)
+console.log(`wrote results/latest.json, latest.md, latest.svg${png ? ', latest.png' : ' (no PNG: ImageMagick `convert` not available)'}`)
+if (failures.length > 0) {
+  console.error(`\n${failures.length} scenario(s) failed:`)
+  for (const f of failures) console.error(`  ${f.scenario} / ${f.system}: ${f.error}`)
+  process.exitCode = 1
+}
