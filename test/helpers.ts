@@ -7,6 +7,10 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createSyncClient, createWebSocketTransport } from '@mindsync/client'
+import type { DeviceIdentity, SyncClient } from '@mindsync/client'
+import type { TestDevice } from '@mindsync/relay/testing'
+import { createSqliteStore } from '@mindsync/store-sqlite'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const RELAY_MAIN = join(ROOT, 'apps/relay/dist/main.js')
@@ -177,5 +181,164 @@ export function relayRows(dbPath: string): RelayRow[] {
     return rows.map((r) => ({ ...r, deviceId: r.deviceId.toString('hex') }))
   } finally {
     db.close()
+  }
+}
+
+// ---- devices and keys ------------------------------------------------------
+
+/** The relay's HTTP base (challenge endpoint) for its ws:// URL. */
+export function httpUrlOf(wsUrl: string): string {
+  return wsUrl.replace(/^ws/, 'http')
+}
+
+/** Every membership op a relay database file holds for one vault (hex id), in index order; read-only, safe while the relay runs. */
+export function relayOps(dbPath: string, vaultHex: string): { idx: number; bytes: Buffer }[] {
+  const db = openSqlite(dbPath, { readonly: true, fileMustExist: true })
+  try {
+    return db.prepare('SELECT idx, bytes FROM ops WHERE vault_id = ? ORDER BY idx').all(Buffer.from(vaultHex, 'hex')) as { idx: number; bytes: Buffer }[]
+  } finally {
+    db.close()
+  }
+}
+
+/** Runs `fn` on a writable connection to a (live) relay database file: what a malicious relay operator can do to its own storage. */
+export function withRelayDb<T>(dbPath: string, fn: (db: SqliteDatabase) => T): T {
+  const db = openSqlite(dbPath, { fileMustExist: true })
+  try {
+    db.pragma('busy_timeout = 5000')
+    return fn(db)
+  } finally {
+    db.close()
+  }
+}
+
+/** A running stand-in for a malicious relay: a loopback proxy in front of the real relay. */
+export interface RelayProxy {
+  url: string
+  stop(): Promise<void>
+}
+
+/**
+ * A relay that serves the membership log of its database as it is, without
+ * verifying it: a loopback proxy in front of the real relay that forwards
+ * everything both ways (challenges, refusals, frames, close codes) but
+ * answers each `ops` message with the rows of the relay's `ops` table, so a
+ * row planted there reaches the devices the way a malicious relay would send it.
+ */
+export async function startOpsTableProxy(relay: RelayProcess): Promise<RelayProxy> {
+  const http = await import('node:http')
+  const { decodeFrame, encodeFrame } = await import('@mindsync/protocol')
+  const ws = requireUntyped('ws') as {
+    WebSocket: new (url: string) => UntypedSocket
+    WebSocketServer: new (options: { noServer: true }) => {
+      handleUpgrade(req: unknown, socket: unknown, head: unknown, cb: (client: UntypedSocket) => void): void
+      close(): void
+    }
+  }
+  const upstreamHttp = httpUrlOf(relay.url)
+  const wss = new ws.WebSocketServer({ noServer: true })
+  const sockets = new Set<UntypedSocket>()
+  const server = http.createServer((req, res) => {
+    fetch(`${upstreamHttp}${req.url ?? '/'}`)
+      .then(async (r) => {
+        const body = await r.text()
+        res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/json' })
+        res.end(body)
+      })
+      .catch((e: unknown) => {
+        res.writeHead(502)
+        res.end(String(e))
+      })
+  })
+  const sendable = (code: number): number => (code === 1000 || (code >= 1001 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) ? code : 1000)
+  server.on('upgrade', (req: { url?: string }, socket: { write(s: string): void; destroy(): void; end(s: string): void }, head: unknown) => {
+    const upstream = new ws.WebSocket(`${relay.url}${req.url ?? '/'}`)
+    let vaultHex: string | undefined
+    let client: UntypedSocket | undefined
+    const early: Buffer[] = []
+    const rewrite = (data: Buffer): Uint8Array => {
+      const messages = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) as { type: string; [k: string]: unknown }[]
+      for (const m of messages) {
+        if (m.type === 'welcome') vaultHex = Buffer.from(m.vaultId as Uint8Array).toString('hex')
+        if (m.type === 'ops' && vaultHex) {
+          const from = m.from as number
+          m.ops = relayOps(relay.db, vaultHex)
+            .filter((r) => r.idx >= from)
+            .map((r) => new Uint8Array(r.bytes))
+        }
+      }
+      return encodeFrame(messages as never)
+    }
+    upstream.on('unexpected-response', (_req: unknown, res: { statusCode?: number; headers: Record<string, string>; on(e: string, l: (c?: Buffer) => void): void }) => {
+      let body = ''
+      res.on('data', (c) => {
+        body += c!.toString()
+      })
+      res.on('end', () => {
+        socket.end(
+          `HTTP/1.1 ${res.statusCode ?? 500} Refused\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nX-Mindsync-Error: ${res.headers['x-mindsync-error'] ?? ''}\r\n\r\n${body}`,
+        )
+      })
+    })
+    upstream.on('error', () => socket.destroy())
+    upstream.on('message', (data: Buffer) => {
+      if (client) client.send(rewrite(data))
+      else early.push(data)
+    })
+    upstream.on('close', (code: number, reason: Buffer) => client?.close(sendable(code), reason.toString()))
+    upstream.on('open', () => {
+      wss.handleUpgrade(req, socket, head, (c) => {
+        client = c
+        sockets.add(c)
+        for (const data of early.splice(0)) c.send(rewrite(data))
+        c.on('message', (data: Buffer) => upstream.send(data))
+        c.on('close', (code: number, reason: Buffer) => {
+          sockets.delete(c)
+          upstream.close(sendable(code), reason.toString())
+        })
+      })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    async stop() {
+      for (const s of sockets) s.terminate()
+      wss.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+interface UntypedSocket {
+  send(data: Uint8Array): void
+  close(code?: number, reason?: string): void
+  terminate(): void
+  on(event: string, listener: (...args: never[]) => void): void
+}
+
+/**
+ * Opens the device of a CLI home as a library client (its identity, verified
+ * membership and epoch keys), offline unless `url` is given. Close it before
+ * running the CLI on the same home again.
+ */
+export async function openDevice(home: string, url?: string): Promise<SyncClient> {
+  return await createSyncClient({
+    store: createSqliteStore(join(home, 'device.db')),
+    ...(url ? { url, transport: createWebSocketTransport({ WebSocket: NodeWebSocket }) } : {}),
+  })
+}
+
+/** A device identity in the shape the relay's testing helpers sign with (raw connections). */
+export function testDeviceOf(identity: DeviceIdentity): TestDevice {
+  return {
+    signing: { secretKey: identity.signSecret, publicKey: identity.signPub },
+    signer: identity.signer,
+    dh: { secretKey: identity.dhSecret, publicKey: identity.dhPub },
+    signPub: identity.signPub,
+    deviceId: identity.deviceId,
   }
 }
