@@ -81,14 +81,13 @@ for (const step of plan(quick)) {
     if (!onlySystems.includes(system)) continue
     const load = Math.round(loadavg()[0] * 100) / 100
     const t0 = performance.now()
-    process.stdout.write(`${step.id} / ${system} … `)
     try {
       const figures = await runOne(step, system)
       const secs = ((performance.now() - t0) / 1000).toFixed(1)
       for (const r of step.records(figures)) records.push({ system, ...r, mode, loadAvg1: load })
-      console.log(`done in ${secs} s`)
+      console.log(`${step.id} / ${system}: done in ${secs} s`)
     } catch (e) {
-      console.log(`FAILED: ${e.message}`)
+      console.log(`${step.id} / ${system}: FAILED: ${e.message}`)
       failures.push({ system, scenario: step.id, error: e.message })
       records.push({ system, scenario: step.id, error: e.message, mode, loadAvg1: load })
     }
@@ -96,7 +95,8 @@ for (const step of plan(quick)) {
 }
 
 const seconds = Math.round((performance.now() - started) / 1000)
-const title = `mindsync vs peers (${mode} run, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores)`
+const sizes = quick ? '; quick: smaller counts, see the JSON' : ''
+const title = `mindsync vs peers (${mode} run, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores${sizes})`
 const table = markdownTable(records)
 const costs = clientCostTable(records)
 const checked = claims(records)

@@ -342,3 +342,29 @@ export function testDeviceOf(identity: DeviceIdentity): TestDevice {
     deviceId: identity.deviceId,
   }
 }
+
+/**
+ * Pairs several new CLI homes into the vault of `member`: their offers and
+ * first syncs run side by side, the accepts one after the other (one member
+ * home is one process at a time). Returns the new device ids in order.
+ */
+export async function pairHomes(member: string, relayUrl: string, devices: { home: string; name: string; scope?: 'read' | 'write' | 'admin' }[]): Promise<string[]> {
+  const offers = await Promise.all(devices.map((d) => ok(d.home, ['pair', 'offer', '--relay', relayUrl, '--name', d.name])))
+  for (const [i, d] of devices.entries()) await ok(member, ['pair', 'accept', offers[i]!.last, '--scope', d.scope ?? 'write'])
+  await Promise.all(devices.map((d) => ok(d.home, ['sync'])))
+  return offers.map((o) => deviceIdIn(o.stdout))
+}
+
+/** Polls until `check` holds, or fails after `timeoutMs` naming `what`. */
+export async function waitUntil(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** The notes of every journal entry, sorted. */
+export function notesOf(journal: JournalJson): string[] {
+  return [...journal.sessions, ...journal.checkins].map((e) => e.note).sort()
+}

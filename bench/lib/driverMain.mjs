@@ -6,6 +6,9 @@ import { idle } from './scenarios/idle.mjs'
 import { initialSync } from './scenarios/initialSync.mjs'
 import { systems } from './systems/index.mjs'
 
+// y-websocket providers each add a process 'exit' listener; dozens of devices are expected here.
+process.setMaxListeners(0)
+
 const kinds = { fanout, initialSync, idle, clientCost }
 
 const parent = rpc(process)

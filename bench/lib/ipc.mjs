@@ -25,9 +25,9 @@ export function rpc(endpoint) {
     try {
       if (!fn) throw new Error(`no handler for ${msg.method}`)
       const result = await fn(msg.params)
-      endpoint.send({ kind: 'res', id: msg.id, result })
+      if (endpoint.connected) endpoint.send({ kind: 'res', id: msg.id, result })
     } catch (e) {
-      endpoint.send({ kind: 'res', id: msg.id, error: String(e?.message ?? e), stack: e?.stack })
+      if (endpoint.connected) endpoint.send({ kind: 'res', id: msg.id, error: String(e?.message ?? e), stack: e?.stack })
     }
   })
   const failAll = (why) => {
@@ -39,9 +39,14 @@ export function rpc(endpoint) {
   return {
     call(method, params) {
       return new Promise((resolve, reject) => {
+        if (!endpoint.connected) return reject(new Error(`cannot call ${method}: the process is gone`))
         const id = nextId++
         waiting.set(id, { resolve, reject })
-        endpoint.send({ kind: 'req', id, method, params })
+        endpoint.send({ kind: 'req', id, method, params }, (err) => {
+          if (!err) return
+          waiting.delete(id)
+          reject(err)
+        })
       })
     },
     serve(h) {
@@ -64,6 +69,7 @@ export function spawnChild(script, { args = [], execArgv = [], label }) {
   }
   prefix(child.stdout, process.stdout)
   prefix(child.stderr, process.stderr)
+  child.on('error', (e) => process.stderr.write(`  [${label}] ${e.message}\n`))
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
   return { child, rpc: rpc(child), exited, pid: child.pid }
 }

@@ -12,7 +12,7 @@ export function plan(quick) {
     {
       id: 'fanout-10-max',
       kind: 'fanout',
-      params: { n: 10, mode: 'max', window: 50, warmupMs: q(2000, 1000), durationMs: q(6000, 1500) },
+      params: { n: 10, mode: 'max', inflight: 200, warmupMs: q(2000, 1000), durationMs: q(6000, 2000) },
       records: (f) => [
         { scenario: 'fanout-10-max', ...f },
         { scenario: 'relay-cpu-fanout-10', usPerUpdate: f.relayCpuUsPerUpdate, usPerDelivery: f.relayCpuUsPerDelivery, relayCpuLoad: f.relayCpuLoad, deliveredPerSec: f.deliveredPerSec },
@@ -21,28 +21,29 @@ export function plan(quick) {
     {
       id: 'fanout-50-max',
       kind: 'fanout',
-      params: { n: 50, mode: 'max', window: 50, warmupMs: q(2000, 1000), durationMs: q(6000, 1500) },
+      params: { n: 50, mode: 'max', inflight: 200, warmupMs: q(2000, 1000), durationMs: q(6000, 2000) },
       records: (f) => [{ scenario: 'fanout-50-max', ...f }],
     },
     {
       id: 'fanout-10-fixed1000',
       kind: 'fanout',
-      params: { n: 10, mode: 'fixed', rate: 1000, warmupMs: q(2000, 1000), durationMs: q(10000, 2500) },
+      params: { n: 10, mode: 'fixed', rate: 1000, warmupMs: q(2000, 1000), durationMs: q(10000, 2000) },
       records: (f) => [{ scenario: 'fanout-10-fixed1000', ...f }],
     },
     {
       id: 'initial-sync-100k',
       kind: 'initialSync',
-      params: { entries: q(100_000, 10_000) },
-      records: ({ relayPeakRssMB, relayRssBeforeMB, ...f }) => [
-        { scenario: 'initial-sync-100k', relayPeakRssMB, relayRssBeforeMB, ...f },
-        { scenario: 'relay-rss-100k', rssMB: relayPeakRssMB, rssBeforeMB: relayRssBeforeMB, entries: f.entries },
+      params: { entries: q(100_000, 5_000) },
+      records: (f) => [
+        { scenario: 'initial-sync-100k', ...f },
+        { scenario: 'relay-rss-100k', rssMB: f.relayPeakRssMB, rssBeforeMB: f.relayRssBeforeMB, heapMB: f.relayPeakHeapMB, heapBeforeMB: f.relayHeapBeforeMB, entries: f.entries },
       ],
     },
     {
       id: 'relay-rss-idle-1000',
       kind: 'idle',
-      params: { connections: q(1000, 200) },
+      // Settle past Node's 5 s HTTP keep-alive timeout: challenge requests leave idle HTTP sockets.
+      params: { connections: q(1000, 100), settleMs: q(6000, 2000) },
       records: (f) => [{ scenario: 'relay-rss-idle-1000', ...f }],
     },
     {
@@ -50,7 +51,7 @@ export function plan(quick) {
       kind: 'clientCost',
       systems: ['mindsync'],
       noServer: true,
-      params: { budgetMs: q(200, 50) },
+      params: { budgetMs: q(200, 30) },
       records: (f) => [{ scenario: 'client-cost', ...f }],
     },
   ]

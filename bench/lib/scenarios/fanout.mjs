@@ -1,12 +1,14 @@
 // Fan-out: n devices on one doc, every device writing entries; every entry must reach every
-// other device. Mode 'max': each writer keeps at most `window` entries in flight (written but
-// not yet delivered to every other device) and writes again as deliveries complete.
+// other device. Mode 'max': at most `inflight` entries in flight in total (written but not yet
+// delivered to every other device), split evenly over the writers; a writer writes again as
+// its entries complete.
 // Mode 'fixed': `rate` entries per second in total, round robin over the writers; latency
 // from write to delivery on each receiver.
 import { closeAll, cpuUs, openDevices, sleep } from '../devices.mjs'
 import { createTracker, quantile, writeEntry } from '../workload.mjs'
 
-export async function fanout({ system, server, n, mode, warmupMs, durationMs, window = 50, rate = 1000, drainMs = 60_000 }) {
+export async function fanout({ system, server, n, mode, warmupMs, durationMs, inflight = 200, rate = 1000, drainMs = 60_000 }) {
+  const window = Math.max(1, Math.round(inflight / n))
   const devices = await openDevices(system, n)
   let pump = () => {}
   let scheduled = false
@@ -104,6 +106,7 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, wi
     figures.deliveredPerSec = Math.round((b.deliveries - a.deliveries) / seconds)
     figures.writtenPerSec = Math.round((b.written - a.written) / seconds)
     figures.window = window
+    figures.inflight = inflight
   } else {
     const sorted = Float64Array.from(latencies.list).sort()
     figures.rate = rate

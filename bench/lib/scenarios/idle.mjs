@@ -38,6 +38,8 @@ export async function idle({ makeSystem, server, connections, concurrency = 25, 
     baseRssMB: round(base.rssMB),
     perConnectionKB: round(((after.rssMB - base.rssMB) * 1024) / connections),
     heapMB: round(after.heapMB),
+    handles: after.handles,
+    baseHandles: base.handles,
     connectMs: Math.round(connectMs),
     gcRssMB: round(gc.rssMB),
   }

@@ -101,6 +101,8 @@ export async function initialSync({ system, systemName, server, entries, timeout
     relayCpuMs: Math.round((after.cpuUs - before.cpuUs) / 1000),
     relayRssBeforeMB: round(before.rssMB, 1),
     relayPeakRssMB: round(peak.peakRssMB, 1),
+    relayHeapBeforeMB: round(before.heapMB, 1),
+    relayPeakHeapMB: round(peak.peakHeapMB, 1),
     writeJournalMs: Math.round(writeMs),
     writeLocalMs: Math.round(writtenLocally - writeStart),
   }

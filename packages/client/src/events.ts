@@ -22,3 +22,20 @@ export class Emitter<Events extends Record<string, unknown>> {
     }
   }
 }
+
+/** Callers waiting for the next answer of one kind; all fail together when the connection goes. */
+export class Waiters<T> {
+  private pending: { resolve(v: T): void; reject(e: Error): void }[] = []
+
+  wait(): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.pending.push({ resolve, reject }))
+  }
+
+  resolveAll(value: T): void {
+    for (const w of this.pending.splice(0)) w.resolve(value)
+  }
+
+  rejectAll(error: Error): void {
+    for (const w of this.pending.splice(0)) w.reject(error)
+  }
+}

@@ -4,7 +4,7 @@ import type { ClientMessage, ErrorCode, Member, MembershipOp, RelayMessage } fro
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
 import type { Rejection } from './docSync.js'
-import { Emitter } from './events.js'
+import { Emitter, Waiters } from './events.js'
 import { decodeIdentity, encodeIdentity, generateIdentity } from './identity.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalStore } from './localStore.js'
@@ -107,13 +107,16 @@ export class SyncClient {
   private attempt = 0
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private currentStatus: Status = 'offline'
-  private opWaiters: ((m: RelayMessage & { type: 'opResult' }) => void)[] = []
+  private readonly opResults = new Waiters<RelayMessage & { type: 'opResult' }>()
   private opsWork: Promise<void> = Promise.resolve()
   private readonly settledWaiters = new Set<() => void>()
-  private seenWaiters: ((m: RelayMessage & { type: 'seen' }) => void)[] = []
+  private readonly seenAnswers = new Waiters<RelayMessage & { type: 'seen' }>()
   private failure: MindsyncError | undefined
   /** Increases with every connection, so events of a closed one are ignored. */
   private generation = 0
+  /** Callers holding the connection open (see acquire). */
+  private leases = 0
+  private opening: Promise<void> | undefined
   private readonly now: () => number
 
   constructor(
@@ -253,7 +256,7 @@ export class SyncClient {
   /** When the relay last saw each device (hex id to ms since the epoch); needs the relay. */
   async lastSeen(): Promise<Map<string, number>> {
     return await this.withConnection(async () => {
-      const answer = new Promise<RelayMessage & { type: 'seen' }>((resolve) => this.seenWaiters.push(resolve))
+      const answer = this.seenAnswers.wait()
       this.send({ type: 'seenRequest' })
       const m = await answer
       return new Map(m.devices.map((d) => [toHex(d.deviceId), d.time]))
@@ -328,6 +331,7 @@ export class SyncClient {
 
   /** Closes the current connection, if any, and forgets it: its late events are ignored. */
   private dropConnection(reason: string): void {
+    this.abandonWaiters(new MindsyncError('E_UNREACHABLE', `connection closed: ${reason}`))
     this.generation++
     this.connection?.close(1000, reason)
     this.connection = undefined
@@ -345,16 +349,17 @@ export class SyncClient {
       if (r.origin === 'relay') errors.push(new MindsyncError(r.code, r.message))
     })
     try {
+      await this.acquire(timeoutMs)
+    } catch (e) {
+      offRejected()
+      throw e
+    }
+    try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => done(new MindsyncError('E_UNREACHABLE', `sync did not finish within ${timeoutMs} ms`)), timeoutMs)
         const offStatus = this.events.on('status', ({ status, error }) => {
-          if (status === 'refused' || status === 'revoked' || (status === 'offline' && error)) done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed'))
+          if (status !== 'online') done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
         })
-        const onSettled = (): void => {
-          if (errors.length > 0) done(errors[0])
-          else done()
-        }
-        this.settledWaiters.add(onSettled)
         const done = (err?: MindsyncError): void => {
           clearTimeout(timer)
           offStatus()
@@ -362,16 +367,37 @@ export class SyncClient {
           if (err) reject(err)
           else resolve()
         }
-        this.wanted = false
-        void this.open()
+        const onSettled = (): void => done(errors[0])
+        this.settledWaiters.add(onSettled)
+        if (this.settled()) done(errors[0])
       })
-      if (this.ready) await this.rotateIfDue()
+      await this.rotateIfDue()
     } finally {
       offRejected()
-      this.dropConnection('sync done')
+      this.release()
     }
     const gaps = [...this.docs.values()].flatMap((d) => d.gaps().map((g) => ({ doc: d.name, ...g })))
     return { docs: this.docs.size, pending: 0, gaps }
+  }
+
+  /** Holds the connection open (opening it if needed) until release(); syncs and membership changes share one connection. */
+  private async acquire(timeoutMs = 15_000): Promise<void> {
+    this.leases++
+    try {
+      if (this.ready) return
+      this.opening ??= this.openAndWait(timeoutMs).finally(() => {
+        this.opening = undefined
+      })
+      await this.opening
+    } catch (e) {
+      this.release()
+      throw e
+    }
+  }
+
+  private release(): void {
+    this.leases--
+    if (this.leases === 0 && !this.wanted) this.dropConnection('done')
   }
 
   private settled(): boolean {
@@ -445,7 +471,14 @@ export class SyncClient {
     }, delay)
   }
 
+  /** Nobody waits forever for an answer a closed connection will not bring. */
+  private abandonWaiters(error: MindsyncError): void {
+    this.opResults.rejectAll(error)
+    this.seenAnswers.rejectAll(error)
+  }
+
   private onClose(code: number, reason: string): void {
+    this.abandonWaiters(new MindsyncError(code === CloseCode.revoked ? 'E_REVOKED' : closeError(code), `relay closed the connection (${code}): ${reason || 'no reason given'}`))
     this.connection = undefined
     this.ready = false
     for (const d of this.docs.values()) d.disconnected()
@@ -484,11 +517,13 @@ export class SyncClient {
           this.connection?.close(CloseCode.badFrame, 'relay answered for another vault')
         }
         break
-      case 'ops':
-        this.opsWork = this.opsWork.then(() => this.receiveOps(m.from, m.ops)).catch((e) => this.fail(e))
+      case 'ops': {
+        const gen = this.generation
+        this.opsWork = this.opsWork.then(() => (gen === this.generation ? this.receiveOps(m.from, m.ops) : undefined)).catch((e) => this.fail(e))
         break
+      }
       case 'opResult':
-        for (const w of this.opWaiters.splice(0)) w(m)
+        this.opResults.resolveAll(m)
         break
       case 'envelopes':
         void this.docs.get(toHex(m.docId))?.receive(m.items).catch((e) => this.fail(e))
@@ -503,7 +538,7 @@ export class SyncClient {
         this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq)
         break
       case 'seen':
-        for (const w of this.seenWaiters.splice(0)) w(m)
+        this.seenAnswers.resolveAll(m)
         break
       case 'awareness':
         break
@@ -548,7 +583,7 @@ export class SyncClient {
     const relayHead = from + ops.length
     for (let i = relayHead; i < this.membership.length; i++) {
       // Ops made offline (a new vault's genesis): the relay must accept each before anything else is sent.
-      const result = new Promise<RelayMessage & { type: 'opResult' }>((resolve) => this.opWaiters.push(resolve))
+      const result = this.opResults.wait()
       this.send({ type: 'appendOp', op: this.membership.ops[i]!.bytes }, true)
       const r = await result
       if (r.code !== '') throw new MindsyncError(r.code as ErrorCode, `relay refused membership op ${i}: ${r.message}`)
@@ -571,7 +606,7 @@ export class SyncClient {
         await this.opsWork
         const op = build()
         if (!op) return
-        const result = new Promise<RelayMessage & { type: 'opResult' }>((resolve) => this.opWaiters.push(resolve))
+        const result = this.opResults.wait()
         this.send({ type: 'appendOp', op: op.bytes })
         const r = await result
         if (r.code === '') {
@@ -589,18 +624,17 @@ export class SyncClient {
 
   /** Runs `fn` on a ready connection, opening one (and closing it after) when there is none. */
   private async withConnection<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.ready) return await fn()
-    await this.openAndWait()
+    await this.acquire()
     try {
       return await fn()
     } finally {
-      await this.disconnect()
+      this.release()
     }
   }
 
-  private async openAndWait(timeoutMs = 15_000): Promise<void> {
+  private async openAndWait(timeoutMs: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new MindsyncError('E_UNREACHABLE', 'relay did not answer in time')), timeoutMs)
+      const timer = setTimeout(() => finish(new MindsyncError('E_UNREACHABLE', `relay did not answer within ${timeoutMs} ms`)), timeoutMs)
       const off = this.events.on('status', ({ status, error }) => {
         if (status === 'online') finish()
         else if (status !== 'connecting') finish(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed'))
@@ -611,7 +645,8 @@ export class SyncClient {
         if (err) reject(err)
         else resolve()
       }
-      void this.open()
+      // connect() may already be opening one.
+      if (this.currentStatus !== 'connecting') void this.open()
     })
   }
 
