@@ -1,7 +1,6 @@
 import { toHex } from '@mindsync/crypto'
 import {
   EnvelopeKind,
-  MindsyncError,
   Scope,
   ZERO_HASH,
   decodeEnvelope,

@@ -1,6 +1,6 @@
-import { fromHex, toHex } from '@mindsync/crypto'
-import { CloseCode, MindsyncError, Scope, authMessage, decodeFrame, decodeOp, deviceIdOf, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
-import type { ClientMessage, ErrorCode, Member, MembershipOp, RelayMessage } from '@mindsync/protocol'
+import { toHex } from '@mindsync/crypto'
+import { CloseCode, MindsyncError, Scope, authMessage, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
+import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage } from '@mindsync/protocol'
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
 import type { Rejection } from './docSync.js'
@@ -9,8 +9,8 @@ import { decodeIdentity, encodeIdentity, generateIdentity } from './identity.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalStore } from './localStore.js'
 import { Membership, genesisOp } from './membership.js'
-import { decodePairingCode, encodePairingCode, newPairingSecret } from './pairing.js'
-import { newRecoveryCode, recoveryIdentity } from './recovery.js'
+import { encodePairingCode, newPairingSecret } from './pairing.js'
+import * as admin from './vaultAdmin.js'
 import type { Connection, Transport } from './transport.js'
 
 export type Status = 'offline' | 'connecting' | 'online' | 'refused' | 'revoked'
@@ -165,92 +165,49 @@ export class SyncClient {
     return encodePairingCode({ signPub: this.identity.signPub, dhPub: this.identity.dhPub, secret, name: this.identity.name })
   }
 
-  /** Admits the device that made `code` (needs the relay). Returns its device id. */
-  async acceptPairing(code: string, scopes: number = Scope.read | Scope.write): Promise<string> {
-    const offer = decodePairingCode(code)
-    const self = this.membership.self()
-    if (!self) throw new MindsyncError('E_NOT_MEMBER', 'this device is not a member of a vault')
-    if (!(self.scopes & (Scope.admin | Scope.recovery))) throw new MindsyncError('E_SCOPE', 'only an admin device can add devices')
-    const id = toHex(deviceIdOf(offer.signPub))
-    await this.proposeOp(() => {
-      const known = this.membership.member(deviceIdOf(offer.signPub))
-      if (known) throw new MindsyncError('E_REPLAY', `device ${id} was already ${known.removedIndex === undefined ? 'added' : 'removed'}; a removed device must pair again with new keys`)
-      return this.membership.addDeviceOp(offer, scopes, this.now())
-    })
-    return id
-  }
-
-  private requireScope(scope: number, what: string): void {
-    const self = this.membership.self()
-    if (!self) throw new MindsyncError('E_NOT_MEMBER', 'this device is not a member of a vault')
-    if ((self.scopes & scope) === 0) throw new MindsyncError('E_SCOPE', `only an admin device can ${what}`)
+  /** Admits the device that made `code` (needs admin and the relay). Returns its device id. */
+  acceptPairing(code: string, scopes: number = Scope.read | Scope.write): Promise<string> {
+    return admin.acceptPairing(this.admin, code, scopes)
   }
 
   /** Removes a device (needs admin and the relay): a new epoch starts whose key the removed device never gets. */
-  async removeDevice(id: string): Promise<void> {
-    if (!/^[0-9a-f]{32}$/i.test(id)) throw new MindsyncError('E_INVALID_INPUT', `device id must be 32 hex digits, got "${id}"`, 'id')
-    if (id.toLowerCase() === this.identity.id) throw new MindsyncError('E_INVALID_INPUT', 'a device cannot remove itself; remove it from another admin device')
-    this.requireScope(Scope.admin, 'remove devices')
-    const target = fromHex(id)
-    await this.proposeOp(() => {
-      const m = this.membership.member(target)
-      if (!m) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
-      if (m.removedIndex !== undefined) return undefined // removed meanwhile by another device
-      return this.membership.newEpochOp(this.now(), target)
-    })
+  removeDevice(id: string): Promise<void> {
+    return admin.removeDevice(this.admin, id)
   }
 
   /** Opens a new epoch with a fresh key for every current device (needs admin and the relay). Returns the new epoch. */
-  async rotate(): Promise<number> {
-    this.requireScope(Scope.admin, 'rotate keys')
-    await this.proposeOp(() => this.membership.newEpochOp(this.now()))
-    return this.membership.requireState().epoch
+  rotate(): Promise<number> {
+    return admin.rotate(this.admin)
   }
 
-  /** Rotates when the current epoch is older than rotateAfterMs and this device is an admin. */
-  async rotateIfDue(): Promise<boolean> {
-    const maxAge = this.options.rotateAfterMs ?? 30 * DAY_MS
-    const self = this.membership.self()
-    const state = this.membership.state
-    if (maxAge === 0 || !self || !state || (self.scopes & Scope.admin) === 0) return false
-    if (this.now() - state.epochStartedAt < maxAge) return false
-    let rotated = false
-    await this.proposeOp(() => {
-      // Another admin may have rotated meanwhile.
-      if (this.now() - this.membership.requireState().epochStartedAt < maxAge) return undefined
-      rotated = true
-      return this.membership.newEpochOp(this.now())
-    })
-    return rotated
+  /** Rotates when the current epoch is older than rotateAfterMs (default 30 days) and this device is an admin. */
+  rotateIfDue(): Promise<boolean> {
+    return admin.rotateIfDue(this.admin, this.options.rotateAfterMs ?? 30 * DAY_MS)
   }
 
   /** Removes every other device (recovery codes stay valid). Returns the ids removed. */
-  async signOutOthers(): Promise<string[]> {
-    this.requireScope(Scope.admin, 'sign out other devices')
-    const others = this.membership.members().filter((m) => toHex(m.deviceId) !== this.identity.id && (m.scopes & Scope.recovery) === 0)
-    const ids = others.map((m) => toHex(m.deviceId))
-    await this.withConnection(async () => {
-      for (const id of ids) await this.removeDevice(id)
-    })
-    return ids
+  signOutOthers(): Promise<string[]> {
+    return admin.signOutOthers(this.admin)
   }
 
-  /**
-   * Creates a recovery code (needs admin and the relay): a member whose keys
-   * are derived from the code with Argon2id. Any earlier recovery code stops
-   * working. Show the code to the person once; it is not stored.
-   */
-  async createRecoveryCode(): Promise<string> {
-    this.requireScope(Scope.admin, 'create recovery codes')
-    const code = newRecoveryCode()
-    const recovery = await recoveryIdentity(code)
-    await this.withConnection(async () => {
-      const earlier = this.membership.members().filter((m) => (m.scopes & Scope.recovery) !== 0)
-      const offer = { signPub: recovery.signPub, dhPub: recovery.dhPub, secret: newPairingSecret(), name: recovery.name }
-      await this.proposeOp(() => this.membership.addDeviceOp(offer, Scope.read | Scope.recovery, this.now()))
-      for (const m of earlier) await this.removeDevice(toHex(m.deviceId))
-    })
-    return code
+  /** Creates a recovery code (needs admin and the relay); any earlier code stops working. Shown once, never stored. */
+  createRecoveryCode(): Promise<string> {
+    return admin.createRecoveryCode(this.admin)
+  }
+
+  /** The devices of the vault, for a dashboard; `lastSeen` from lastSeen(). */
+  devices(lastSeen: Map<string, number> = new Map()): DeviceInfo[] {
+    return admin.listDevices(this.membership, this.identity, lastSeen)
+  }
+
+  private get admin(): admin.AdminContext {
+    return {
+      membership: this.membership,
+      identity: this.identity,
+      now: this.now,
+      proposeOp: (build) => this.proposeOp(build),
+      withConnection: (fn) => this.withConnection(fn),
+    }
   }
 
   /** When the relay last saw each device (hex id to ms since the epoch); needs the relay. */
@@ -287,29 +244,6 @@ export class SyncClient {
   /** Seals every pending local change into the outbox. */
   async flush(): Promise<void> {
     await Promise.all([...this.docs.values()].map((d) => d.flush()))
-  }
-
-  /** The devices of the vault, for a dashboard. */
-  devices(lastSeen: Map<string, number> = new Map()): DeviceInfo[] {
-    const state = this.membership.state
-    if (!state) return []
-    return [...state.members.values()]
-      .sort((a, b) => a.addedIndex - b.addedIndex)
-      .map((m: Member) => {
-        const id = toHex(m.deviceId)
-        const info: DeviceInfo = {
-          id,
-          name: this.membership.nameOf(m.deviceId) ?? '(unnamed)',
-          scopes: scopeNames(m.scopes),
-          addedAt: new Date(m.addedAt).toISOString(),
-          addedBy: toHex(m.addedBy),
-          self: id === this.identity.id,
-        }
-        if (m.removedAt !== undefined) info.removedAt = new Date(m.removedAt).toISOString()
-        const seen = lastSeen.get(id)
-        info.lastSeen = seen === undefined ? null : new Date(seen).toISOString()
-        return info
-      })
   }
 
   // ---- connection -------------------------------------------------------
