@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSyncClient, createWebSocketTransport } from '@mindsync/client'
+import { Membership, createSyncClient, createWebSocketTransport } from '@mindsync/client'
 import type { DeviceIdentity, SyncClient } from '@mindsync/client'
+import { decodeEnvelope, decodeOp, deriveKey, openEnvelope } from '@mindsync/protocol'
 import type { TestDevice } from '@mindsync/relay/testing'
 import { createSqliteStore } from '@mindsync/store-sqlite'
 
@@ -84,10 +85,13 @@ export interface CliResult {
 
 /** Runs the real `mindsync` CLI for one home folder. */
 export function cli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const started = Date.now()
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI_MAIN, '--home', home, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
       const lines = stdout.trim().split('\n')
+      // MINDSYNC_TEST_TRACE=1 prints each command with its duration, to find where an end-to-end test spends its time.
+      if (process.env.MINDSYNC_TEST_TRACE) process.stderr.write(`[cli ${Date.now() - started} ms, exit ${code}] ${home.split('/').pop()}: ${args.join(' ')}\n`)
       resolve({ code, stdout, stderr, last: lines[lines.length - 1] ?? '' })
     })
   })
@@ -367,4 +371,36 @@ export async function waitUntil(check: () => boolean, timeoutMs: number, what: (
 /** The notes of every journal entry, sorted. */
 export function notesOf(journal: JournalJson): string[] {
   return [...journal.sessions, ...journal.checkins].map((e) => e.note).sort()
+}
+
+/** The body of a stored envelope under one epoch key, or undefined when it does not open. */
+export function tryOpen(bytes: Uint8Array, epochKey: Uint8Array): Uint8Array | undefined {
+  try {
+    return openEnvelope(decodeEnvelope(bytes), deriveKey(epochKey, 'envelope'))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Every epoch key a (removed) device ever held: those in its own store, and
+ * any it gets by applying the relay's whole membership log (read from the
+ * relay's database) to a membership built from its identity.
+ */
+export async function everyKeyOf(home: string, relayDb: string, vaultHex: string): Promise<{ keys: Uint8Array[]; epochs: number[] }> {
+  const device = await openDevice(home)
+  try {
+    const replay = new Membership(device.identity)
+    for (const row of relayOps(relayDb, vaultHex)) replay.apply(decodeOp(new Uint8Array(row.bytes)))
+    const keys = [...device.membership.keys.values(), ...replay.keys.values()]
+    const epochs = [...new Set([...device.membership.keys.keys(), ...replay.keys.keys()])].sort((a, b) => a - b)
+    return { keys, epochs }
+  } finally {
+    await device.close()
+  }
+}
+
+/** Each stored envelope of the relay, opened with the first of `keys` that opens it (undefined: none does). */
+export function openEach(rows: RelayRow[], keys: Uint8Array[]): { row: RelayRow; body: Uint8Array | undefined }[] {
+  return rows.map((row) => ({ row, body: keys.map((k) => tryOpen(row.bytes, k)).find((b) => b !== undefined) }))
 }

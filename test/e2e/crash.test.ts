@@ -47,11 +47,12 @@ describe('a relay that crashes mid-sync', () => {
     const doc = new Y.Doc()
     const journal = createJournal(doc, { device: client.deviceId })
     const docSync = await client.bind('journal', doc)
+    const own = (items: LocalEnvelope[]) => items.filter((e) => e.author === phoneId)
+    const earlierOwn = own(await store.listEnvelopes(docSync.key)).length
     for (let i = 0; i < ENTRIES; i++) {
       journal.logSession({ minutes: 1 + (i % 90), technique: 'breath', note: `crash-${i}` })
       await client.flush()
     }
-    const own = (items: LocalEnvelope[]) => items.filter((e) => e.author === phoneId)
     expect((await store.listOutbox(docSync.key)).length).toBe(ENTRIES)
 
     const killed = new Promise<void>((resolve) => first.child.once('exit', () => resolve()))
@@ -66,7 +67,8 @@ describe('a relay that crashes mid-sync', () => {
     const acked = own(stored).filter((e) => e.serverSeq !== null)
     expect(acked.length).toBeGreaterThanOrEqual(KILL_AT_ACK)
     expect(remaining).toBeGreaterThan(0)
-    expect(acked.length + remaining).toBe(ENTRIES)
+    // (+ the checkpoints the CLI's earlier syncs wrote, acknowledged then.)
+    expect(acked.length + remaining).toBe(ENTRIES + earlierOwn)
 
     // Every acknowledged envelope is in the dead relay's file, byte for byte, at the serverSeq it was acknowledged with.
     const rows = relayRows(db)
@@ -89,7 +91,10 @@ describe('a relay that crashes mid-sync', () => {
     expect(notes.filter((n) => /^crash-\d+$/.test(n))).toHaveLength(ENTRIES)
     expect(phone.journal.checkins.map((c) => c.note)).toEqual(['laptop-before-crash'])
     // The relay now holds each of the phone's envelopes exactly once.
+    // (Its chain also holds the checkpoints its syncs wrote: kind 3.)
     const phoneRows = relayRows(db).filter((r) => r.deviceId === phoneId)
-    expect(phoneRows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: ENTRIES }, (_, i) => i + 1))
+    const seqs = phoneRows.map((r) => r.seq).sort((a, b) => a - b)
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1))
+    expect(phoneRows.filter((r) => r.kind === 1)).toHaveLength(ENTRIES)
   }, 60_000)
 })

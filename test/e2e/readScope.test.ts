@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { createJournal } from '@mindsync/practice'
-import { EnvelopeKind, ZERO_HASH, docIdOf, sealEnvelope } from '@mindsync/protocol'
+import { EnvelopeKind, ZERO_HASH, decodeEnvelope, docIdOf, envelopeHash, sealEnvelope } from '@mindsync/protocol'
 import type { Envelope } from '@mindsync/protocol'
 import { mustConnect } from '@mindsync/relay/testing'
 import type { TestDevice } from '@mindsync/relay/testing'
@@ -11,10 +11,10 @@ import type { RelayProcess } from '../helpers.js'
 
 /**
  * A journal envelope that the device of `home` seals and signs with its own
- * keys, outside the CLI: seq 1 of its chain, under the current epoch, holding
- * one session with `note`.
+ * keys, outside the CLI: next in its chain as the relay stores it, under the
+ * current epoch, holding one session with `note`.
  */
-async function sealedByDevice(home: string, note: string): Promise<{ env: Envelope; deviceId: string; vaultId: Uint8Array; docId: Uint8Array; device: TestDevice }> {
+async function sealedByDevice(home: string, relayDb: string, note: string): Promise<{ env: Envelope; deviceId: string; vaultId: Uint8Array; docId: Uint8Array; device: TestDevice }> {
   const client = await openDevice(home)
   try {
     const m = client.membership
@@ -22,14 +22,18 @@ async function sealedByDevice(home: string, note: string): Promise<{ env: Envelo
     const docId = docIdOf(m.derivedKey(0, 'doc-id')!, 'journal')
     const doc = new Y.Doc()
     createJournal(doc, { device: client.deviceId }).logSession({ minutes: 7, technique: 'breath', note })
+    const mine = relayRows(relayDb)
+      .filter((r) => r.deviceId === client.deviceId && Buffer.from(decodeEnvelope(r.bytes).header.docId).equals(Buffer.from(docId)))
+      .sort((a, b) => a.seq - b.seq)
+    const last = mine[mine.length - 1]
     const env = sealEnvelope({
       kind: EnvelopeKind.update,
       vaultId: state.vaultId,
       docId,
       epoch: state.epoch,
       deviceId: client.identity.deviceId,
-      seq: 1,
-      prevHash: ZERO_HASH,
+      seq: (last?.seq ?? 0) + 1,
+      prevHash: last ? envelopeHash(decodeEnvelope(last.bytes)) : ZERO_HASH,
       key: m.derivedKey(state.epoch, 'envelope')!,
       signer: client.identity.signer,
       plaintext: Y.encodeStateAsUpdate(doc),
@@ -74,9 +78,11 @@ describe('a read-scoped device', () => {
   it('[D2] cannot write: the CLI refuses, the relay refuses its envelope, the other devices ignore it when a relay plants it', async () => {
     await ok(h('phone'), ['init', '--relay', relay.url, '--name', 'phone'])
     await ok(h('phone'), ['sync'])
+    // The spare is a write-scoped device used once, for the control push below (outside its store, so it never syncs again).
     const [watchId] = await pairHomes(h('phone'), relay.url, [
       { home: h('watch'), name: 'watch', scope: 'read' },
       { home: h('laptop'), name: 'laptop', scope: 'write' },
+      { home: h('spare'), name: 'spare', scope: 'write' },
     ])
     await ok(h('phone'), ['log', 'session', '--minutes', '15', '--note', 'd2-phone-note'])
     await ok(h('phone'), ['sync'])
@@ -92,23 +98,23 @@ describe('a read-scoped device', () => {
 
     // An envelope the watch seals and signs anyway, pushed over a raw connection: refused with the reason, connection closed 4403.
     const WATCH_NOTE = 'd2-watch-forged-note-6d2e'
-    const forged = await sealedByDevice(h('watch'), WATCH_NOTE)
+    const forged = await sealedByDevice(h('watch'), relay.db, WATCH_NOTE)
     expect(forged.deviceId).toBe(watchId)
     const http = httpUrlOf(relay.url)
     const conn = await mustConnect(http, forged.device, forged.vaultId)
     conn.send({ type: 'push', envelope: forged.env.bytes })
     const reject = await conn.waitFor('reject')
-    expect(reject).toMatchObject({ code: 'E_SCOPE', seq: 1 })
+    expect(reject).toMatchObject({ code: 'E_SCOPE', seq: forged.env.header.seq })
     expect(reject.message).toMatch(/write/)
     expect((await conn.closed).code).toBe(4403)
     expect(relayRows(relay.db).map((r) => r.deviceId)).not.toContain(watchId)
 
     // The check can fail: the same construction from a write-scoped device is stored.
-    const LAPTOP_NOTE = 'd2-laptop-raw-note-a41f'
-    const control = await sealedByDevice(h('laptop'), LAPTOP_NOTE)
+    const SPARE_NOTE = 'd2-spare-raw-note-a41f'
+    const control = await sealedByDevice(h('spare'), relay.db, SPARE_NOTE)
     const ctl = await mustConnect(http, control.device, control.vaultId)
     ctl.send({ type: 'push', envelope: control.env.bytes })
-    expect((await ctl.waitFor('ack')).seq).toBe(1)
+    expect((await ctl.waitFor('ack')).seq).toBe(control.env.header.seq)
     ctl.close()
 
     // A malicious relay plants the watch's envelope in its database anyway; the other devices refuse it.
@@ -120,7 +126,7 @@ describe('a read-scoped device', () => {
         expect(r.code, `${n}: ${r.stdout}${r.stderr}`).toBe(3)
         expect(r.stderr).toMatch(new RegExp(`rejected from the relay: E_SCOPE: author ${watchId} may only read`))
         const s = await showJson(h(n))
-        expect(notesOf(s.journal)).toEqual(['d2-phone-note', LAPTOP_NOTE].sort())
+        expect(notesOf(s.journal)).toEqual(['d2-phone-note', SPARE_NOTE].sort())
         expect(s.text).not.toContain(WATCH_NOTE)
         return s.text
       }),

@@ -1,5 +1,5 @@
 import { createMemoryStore, createSyncClient, Scope } from '@mindsync/client'
-import type { SyncClient, Transport } from '@mindsync/client'
+import type { DocSync, LocalStore, SyncClient, SyncClientOptions, Transport } from '@mindsync/client'
 import { createJournal } from '@mindsync/practice'
 import type { Journal } from '@mindsync/practice'
 import * as Y from 'yjs'
@@ -11,25 +11,33 @@ export interface TestDevice {
   journal?: Journal
   /** Notes this device logged, in order. */
   written: string[]
+  /** The device's local store (to see which envelopes it holds). */
+  store: LocalStore
+  /** The journal's doc binding, once bound. */
+  doc?: DocSync
 }
 
 export const ADMIN = Scope.read | Scope.write | Scope.admin
 
-export async function newDevice(name: string, transport: Transport): Promise<TestDevice> {
-  const client = await createSyncClient({ store: createMemoryStore(), transport, url: 'mem://relay', name, batchMs: 0, rotateAfterMs: 0 })
-  return { name, client, written: [] }
+/** Engine options a test may change (e.g. a short reconnection backoff). */
+export type DeviceOptions = Pick<SyncClientOptions, 'reconnect' | 'now'>
+
+export async function newDevice(name: string, transport: Transport, options: DeviceOptions = {}): Promise<TestDevice> {
+  const store = createMemoryStore()
+  const client = await createSyncClient({ store, transport, url: 'mem://relay', name, batchMs: 0, rotateAfterMs: 0, ...options })
+  return { name, client, written: [], store }
 }
 
 export async function bindJournal(d: TestDevice): Promise<void> {
   if (d.journal) return
   const doc = new Y.Doc()
-  await d.client.bind('journal', doc)
+  d.doc = await d.client.bind('journal', doc)
   d.journal = createJournal(doc, { device: d.client.deviceId })
 }
 
 /** The first device: creates the vault, registers it, binds the journal. */
-export async function founder(name: string, transport: Transport): Promise<TestDevice> {
-  const d = await newDevice(name, transport)
+export async function founder(name: string, transport: Transport, options: DeviceOptions = {}): Promise<TestDevice> {
+  const d = await newDevice(name, transport, options)
   await d.client.createVault()
   await d.client.syncOnce()
   await bindJournal(d)
@@ -37,8 +45,8 @@ export async function founder(name: string, transport: Transport): Promise<TestD
 }
 
 /** Pairs a new device through `by` and lets it join. */
-export async function admit(by: TestDevice, name: string, transport: Transport, scopes = ADMIN): Promise<TestDevice> {
-  const d = await newDevice(name, transport)
+export async function admit(by: TestDevice, name: string, transport: Transport, scopes = ADMIN, options: DeviceOptions = {}): Promise<TestDevice> {
+  const d = await newDevice(name, transport, options)
   await by.client.acceptPairing(await d.client.createPairingOffer(), scopes)
   await d.client.syncOnce()
   await bindJournal(d)

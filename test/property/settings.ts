@@ -13,3 +13,20 @@ export function propertySettings(defaultRuns: number): { numRuns: number; seed?:
     endOnFailure: true,
   }
 }
+
+/**
+ * Runs a case; when it fails and MINDSYNC_PROPERTY_TRACE is set, prints what
+ * the adversary did (with =frames, every frame), device ids replaced by names.
+ */
+export async function explainOnFailure(adv: { trace: string[] }, devices: readonly { name: string; client: { deviceId: string } }[], run: () => Promise<void>): Promise<void> {
+  try {
+    await run()
+  } catch (e) {
+    if (process.env.MINDSYNC_PROPERTY_TRACE) {
+      let text = adv.trace.join('\n')
+      for (const d of devices) text = text.split(d.client.deviceId.slice(0, 6)).join(d.name).split(d.client.deviceId.slice(0, 4)).join(d.name)
+      console.error(`--- adversary trace (${devices.map((d) => `${d.name}=${d.client.deviceId.slice(0, 6)}`).join(' ')}) ---\n${text}\n--- end of trace ---`)
+    }
+    throw e
+  }
+}

@@ -55,6 +55,24 @@ export class ChainTracker {
     return { seq: best, hash: link ? link.hash : ZERO_HASH }
   }
 
+  /** The link an author's envelope at `seq` made, if seen. */
+  at(author: string, seq: number): { hash: Uint8Array; prevHash: Uint8Array } | undefined {
+    return this.authors.get(author)?.get(seq)
+  }
+
+  /** Every author seen. */
+  authorIds(): string[] {
+    return [...this.authors.keys()]
+  }
+
+  /** The highest seq of an author reached without a hole from 1, and its hash. */
+  contiguousHead(author: string): { seq: number; hash: Uint8Array } {
+    const m = this.authors.get(author)
+    let seq = 0
+    while (m?.has(seq + 1)) seq++
+    return { seq, hash: m?.get(seq)?.hash ?? ZERO_HASH }
+  }
+
   /** Missing seq ranges per author, e.g. { author, from: 3, to: 5 }. */
   gaps(): { author: string; from: number; to: number }[] {
     const out: { author: string; from: number; to: number }[] = []

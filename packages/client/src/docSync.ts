@@ -1,4 +1,4 @@
-import { toHex } from '@mindsync/crypto'
+import { fromHex, toHex } from '@mindsync/crypto'
 import {
   EnvelopeKind,
   Scope,
@@ -14,7 +14,10 @@ import {
 } from '@mindsync/protocol'
 import type { ClientMessage, Envelope, ErrorCode, StoredEnvelope } from '@mindsync/protocol'
 import * as Y from 'yjs'
+import type { Alert } from './alerts.js'
 import { ChainTracker } from './chain.js'
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js'
+import { IntegrityCheck } from './integrity.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalEnvelope, LocalStore } from './localStore.js'
 import type { Membership } from './membership.js'
@@ -39,6 +42,7 @@ export interface DocContext {
   /** Sends when online; returns false when offline. */
   send(message: ClientMessage): boolean
   rejected(rejection: Rejection): void
+  alert(alert: Omit<Alert, 'at'>): void
   changed(): void
 }
 
@@ -58,6 +62,11 @@ export class DocSync {
   private myHash: Uint8Array = ZERO_HASH
   private outbox = new Set<number>()
   private cursor = 0
+  /** Highest own seq the relay acknowledged: a relay that later lacks it rolled back. */
+  private ackedMax = 0
+  private lastCheckpoint = ''
+  private readonly rejectedAt = new Set<number>()
+  private readonly integrity: IntegrityCheck
   caughtUp = false
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this) return
@@ -72,6 +81,7 @@ export class DocSync {
     private readonly ctx: DocContext,
   ) {
     this.key = toHex(docId)
+    this.integrity = new IntegrityCheck(name, this.chains, ctx.membership, (a) => ctx.alert(a))
   }
 
   /** Loads what the device stored, rebuilds the document, and starts listening for local changes. */
@@ -86,6 +96,7 @@ export class DocSync {
         this.mySeq = item.seq
         this.myHash = hash
       }
+      if (item.author === this.ctx.identity.id && item.serverSeq !== null) this.ackedMax = Math.max(this.ackedMax, item.seq)
       const key = this.ctx.membership.derivedKey(env.header.epoch, 'envelope')
       if (key && env.header.kind === EnvelopeKind.update) updates.push(openEnvelope(env, key))
     }
@@ -115,6 +126,10 @@ export class DocSync {
   }
 
   private async seal(updates: Uint8Array[]): Promise<void> {
+    await this.sealKind(EnvelopeKind.update, updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
+  }
+
+  private async sealKind(kind: EnvelopeKind, plaintext: Uint8Array): Promise<void> {
     const { membership, identity } = this.ctx
     const self = membership.self()
     const state = membership.state
@@ -124,9 +139,8 @@ export class DocSync {
       this.ctx.rejected({ doc: this.name, origin: 'local', code: self ? 'E_SCOPE' : 'E_NOT_MEMBER', message: `local change not synced: ${why}` })
       return
     }
-    const plaintext = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
     const env = sealEnvelope({
-      kind: EnvelopeKind.update,
+      kind,
       vaultId: state.vaultId,
       docId: this.docId,
       epoch: state.epoch,
@@ -148,6 +162,7 @@ export class DocSync {
   /** Called once the connection is ready: subscribe from the cursor and resend the outbox. */
   async connected(): Promise<void> {
     this.caughtUp = false
+    this.integrity.reset()
     await this.flush()
     this.ctx.send({ type: 'subscribe', docId: this.docId, cursor: this.cursor })
     for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
@@ -159,7 +174,7 @@ export class DocSync {
 
   /** True when everything local reached the relay and everything on the relay reached this device. */
   get settled(): boolean {
-    return this.caughtUp && this.outbox.size === 0 && this.pending.length === 0
+    return this.caughtUp && this.outbox.size === 0 && this.pending.length === 0 && this.integrity.pendingFetches === 0
   }
 
   get outboxSize(): number {
@@ -171,6 +186,7 @@ export class DocSync {
       if (!this.outbox.has(seq)) return
       await this.ctx.store.acknowledge(this.key, seq, serverSeq)
       this.outbox.delete(seq)
+      this.ackedMax = Math.max(this.ackedMax, seq)
       this.ctx.changed()
     })
     return this.writes
@@ -178,11 +194,60 @@ export class DocSync {
 
   caughtUpTo(head: number): Promise<void> {
     this.reads = this.reads.then(() => {
+      if (head < this.cursor) {
+        this.ctx.alert({
+          kind: 'rollback',
+          doc: this.name,
+          message: `the relay's log for this doc ends at ${head}, but this device already received up to ${this.cursor}: it serves an older state`,
+          evidence: { relayHead: head, deviceCursor: this.cursor },
+        })
+      }
       this.caughtUp = true
       if (head > this.cursor) this.cursor = head
+      this.repair()
       this.ctx.changed()
     })
     return this.reads
+  }
+
+  /** Asks the relay for envelopes known to exist that this device lacks. */
+  private repair(): void {
+    for (const r of this.integrity.missing()) {
+      if (!this.ctx.send({ type: 'fetchSeqs', docId: this.docId, deviceId: fromHex(r.author), from: r.from, to: r.to })) return
+      this.integrity.pendingFetches++
+    }
+  }
+
+  /** The relay finished answering a fetchSeqs. */
+  fetched(author: string, from: number, to: number, count: number): Promise<void> {
+    this.reads = this.reads.then(() => {
+      this.integrity.fetched(author, from, to, count)
+      this.ctx.changed()
+    })
+    return this.reads
+  }
+
+  /**
+   * Seals a checkpoint of what this device has seen (membership head, each
+   * author's chain head) when it changed since the last one. Read-only
+   * devices cannot write, so they only compare others' checkpoints.
+   */
+  async checkpoint(): Promise<boolean> {
+    const self = this.ctx.membership.self()
+    const state = this.ctx.membership.state
+    if (!self || !state || !hasScope(self, Scope.write)) return false
+    const heads = this.chains
+      .authorIds()
+      .map((author) => ({ author: fromHex(author), ...this.chains.contiguousHead(author) }))
+      .filter((h) => h.seq > 0)
+    const body = encodeCheckpoint({ ops: { index: state.index, hash: state.hash }, heads: heads.map((h) => ({ author: h.author, seq: h.seq, hash: h.hash })) })
+    // What it states, without the writer's own checkpoints moving its head.
+    const digest = toHex(encodeCheckpoint({ ops: { index: state.index, hash: state.hash }, heads: heads.filter((h) => toHex(h.author) !== this.ctx.identity.id) }))
+    if (digest === this.lastCheckpoint) return false
+    this.lastCheckpoint = digest
+    this.writes = this.writes.then(() => this.sealKind(EnvelopeKind.checkpoint, body))
+    await this.writes
+    return true
   }
 
   /** Verifies, orders and applies envelopes from the relay, then stores them with the new cursor in one write. */
@@ -200,18 +265,31 @@ export class DocSync {
       const result = this.check(item)
       if (result === 'duplicate') continue
       if ('code' in result) {
-        this.ctx.rejected({ doc: this.name, origin: 'received', serverSeq: item.serverSeq, ...result })
+        // The same bad envelope served again (a repair fetch) is not news.
+        if (!this.rejectedAt.has(item.serverSeq)) this.ctx.rejected({ doc: this.name, origin: 'received', serverSeq: item.serverSeq, ...result })
+        this.rejectedAt.add(item.serverSeq)
         continue
       }
       const { env, hash, plaintext } = result
       const author = toHex(env.header.deviceId)
       this.chains.add(author, env.header.seq, env.header.prevHash, hash)
       accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq, envelope: item.envelope })
-      if (plaintext) updates.push(plaintext)
+      if (!plaintext) continue
+      if (env.header.kind === EnvelopeKind.update) updates.push(plaintext)
+      else if (env.header.kind === EnvelopeKind.checkpoint && author !== this.ctx.identity.id) this.compareCheckpoint(author, plaintext)
     }
     await this.ctx.store.addReceived(this.key, accepted, cursor)
     this.cursor = cursor
     this.applyUpdates(updates)
+    if (this.caughtUp) this.repair()
+  }
+
+  private compareCheckpoint(author: string, plaintext: Uint8Array): void {
+    try {
+      this.integrity.compare(author, decodeCheckpoint(plaintext))
+    } catch (e) {
+      this.ctx.rejected({ doc: this.name, origin: 'received', code: 'E_BAD_FRAME', message: `checkpoint of ${author}: ${(e as Error).message}`, author })
+    }
   }
 
   private check(item: StoredEnvelope): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
@@ -240,7 +318,7 @@ export class DocSync {
     const verdict = this.chains.check(author, h.seq, h.prevHash, hash)
     if (!verdict.ok) return { code: verdict.code, message: verdict.message, ...where }
     if (verdict.duplicate) return 'duplicate'
-    if (h.kind !== EnvelopeKind.update) return { env, hash }
+    if (h.kind !== EnvelopeKind.update && h.kind !== EnvelopeKind.checkpoint) return { env, hash }
     const key = membership.derivedKey(h.epoch, 'envelope')
     if (!key) return { code: 'E_UNKNOWN_EPOCH', message: `no key for epoch ${h.epoch}`, ...where }
     try {
@@ -253,7 +331,29 @@ export class DocSync {
 
   /** The relay refused one of this device's envelopes. */
   refused(code: string, message: string, seq: number): void {
+    if (code === 'E_CHAIN' && seq - 1 <= this.ackedMax) {
+      // The relay once acknowledged what it now lacks: it was rolled back. Send this device's chain again to repair it.
+      this.ctx.alert({
+        kind: 'rollback',
+        doc: this.name,
+        message: `the relay lost envelopes it had acknowledged (it refused seq ${seq}: ${message}; it had acknowledged up to ${this.ackedMax})`,
+        evidence: { refusedSeq: seq, acknowledgedUpTo: this.ackedMax },
+      })
+      void this.resendOwn()
+      return
+    }
     this.ctx.rejected({ doc: this.name, origin: 'relay', code: (code || 'E_FORBIDDEN') as ErrorCode, message: `relay refused envelope ${seq}: ${message}`, seq })
+  }
+
+  private resendOwn(): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      const own = (await this.ctx.store.listEnvelopes(this.key)).filter((e) => e.author === this.ctx.identity.id).sort((a, b) => a.seq - b.seq)
+      for (const e of own) {
+        this.outbox.add(e.seq)
+        this.ctx.send({ type: 'push', envelope: e.envelope })
+      }
+    })
+    return this.writes
   }
 
   /** Gaps in authors' chains: envelopes known to exist that this device has not received. */

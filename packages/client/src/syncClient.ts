@@ -4,6 +4,8 @@ import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage } from '@mind
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
 import type { Rejection } from './docSync.js'
+import { AlertLog } from './alerts.js'
+import type { Alert } from './alerts.js'
 import { Emitter, Waiters } from './events.js'
 import { decodeIdentity, encodeIdentity, generateIdentity } from './identity.js'
 import type { DeviceIdentity } from './identity.js'
@@ -19,6 +21,7 @@ export interface SyncClientEvents extends Record<string, unknown> {
   status: { status: Status; error?: MindsyncError }
   synced: { doc: string }
   rejected: Rejection
+  alert: Alert
   membership: { length: number }
 }
 
@@ -95,7 +98,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const pairingSecret = await store.getMeta(PAIRING_KEY)
   const membership = new Membership(identity, pairingSecret)
   for (const bytes of await store.listOps()) membership.apply(decodeOp(bytes))
-  return new SyncClient(options, identity, membership)
+  const alerts = new AlertLog(store)
+  await alerts.load()
+  return new SyncClient(options, identity, membership, alerts)
 }
 
 export class SyncClient {
@@ -108,7 +113,7 @@ export class SyncClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private currentStatus: Status = 'offline'
   private readonly opResults = new Waiters<RelayMessage & { type: 'opResult' }>()
-  private opsWork: Promise<void> = Promise.resolve()
+  private inbound: Promise<void> = Promise.resolve()
   private readonly settledWaiters = new Set<() => void>()
   private readonly seenAnswers = new Waiters<RelayMessage & { type: 'seen' }>()
   private failure: MindsyncError | undefined
@@ -123,6 +128,7 @@ export class SyncClient {
     private readonly options: SyncClientOptions,
     readonly identity: DeviceIdentity,
     readonly membership: Membership,
+    private readonly alertLog: AlertLog,
   ) {
     this.now = options.now ?? Date.now
   }
@@ -233,6 +239,10 @@ export class SyncClient {
       batchMs: this.options.batchMs ?? 5,
       send: (m) => this.send(m),
       rejected: (r) => this.events.emit('rejected', r),
+      alert: (a) => {
+        const alert = { ...a, at: this.now() }
+        if (this.alertLog.add(alert)) this.events.emit('alert', alert)
+      },
       changed: () => this.checkSynced(),
     })
     await sync.load()
@@ -289,29 +299,49 @@ export class SyncClient {
       throw e
     }
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => done(new MindsyncError('E_UNREACHABLE', `sync did not finish within ${timeoutMs} ms`)), timeoutMs)
-        const offStatus = this.events.on('status', ({ status, error }) => {
-          if (status !== 'online') done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
-        })
-        const done = (err?: MindsyncError): void => {
-          clearTimeout(timer)
-          offStatus()
-          this.settledWaiters.delete(onSettled)
-          if (err) reject(err)
-          else resolve()
-        }
-        const onSettled = (): void => done(errors[0])
-        this.settledWaiters.add(onSettled)
-        if (this.settled()) done(errors[0])
-      })
+      await this.waitSettled(timeoutMs, errors)
+      // A checkpoint of what this sync saw, for the other devices to compare.
+      if (await this.checkpoint()) await this.waitSettled(timeoutMs, errors)
       await this.rotateIfDue()
     } finally {
       offRejected()
       this.release()
+      await this.alertLog.saved()
     }
     const gaps = [...this.docs.values()].flatMap((d) => d.gaps().map((g) => ({ doc: d.name, ...g })))
     return { docs: this.docs.size, pending: 0, gaps }
+  }
+
+  /** Seals a checkpoint in every doc whose view changed since the last one; true when any was written. */
+  async checkpoint(): Promise<boolean> {
+    let wrote = false
+    for (const d of this.docs.values()) wrote = (await d.checkpoint()) || wrote
+    return wrote
+  }
+
+  /** Alerts this device raised about the relay (withheld, rollback, fork, equivocation), oldest first. */
+  alerts(): Alert[] {
+    return this.alertLog.all()
+  }
+
+  /** Waits until every doc is caught up with nothing left to send; fails on a relay refusal or a lost connection. */
+  private async waitSettled(timeoutMs: number, errors: MindsyncError[]): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new MindsyncError('E_UNREACHABLE', `sync did not finish within ${timeoutMs} ms`)), timeoutMs)
+      const offStatus = this.events.on('status', ({ status, error }) => {
+        if (status !== 'online') done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
+      })
+      const done = (err?: MindsyncError): void => {
+        clearTimeout(timer)
+        offStatus()
+        this.settledWaiters.delete(onSettled)
+        if (err) reject(err)
+        else resolve()
+      }
+      const onSettled = (): void => done(errors[0])
+      this.settledWaiters.add(onSettled)
+      if (this.settled()) done(errors[0])
+    })
   }
 
   /** Holds the connection open (opening it if needed) until release(); syncs and membership changes share one connection. */
@@ -451,19 +481,20 @@ export class SyncClient {
           this.connection?.close(CloseCode.badFrame, 'relay answered for another vault')
         }
         break
-      case 'ops': {
-        const gen = this.generation
-        this.opsWork = this.opsWork.then(() => (gen === this.generation ? this.receiveOps(m.from, m.ops) : undefined)).catch((e) => this.fail(e))
+      case 'ops':
+        this.inOrder(() => this.receiveOps(m.from, m.ops))
         break
-      }
       case 'opResult':
         this.opResults.resolveAll(m)
         break
       case 'envelopes':
-        void this.docs.get(toHex(m.docId))?.receive(m.items).catch((e) => this.fail(e))
+        this.inOrder(() => this.docs.get(toHex(m.docId))?.receive(m.items))
         break
       case 'caughtUp':
-        void this.docs.get(toHex(m.docId))?.caughtUpTo(m.head).catch((e) => this.fail(e))
+        this.inOrder(() => this.docs.get(toHex(m.docId))?.caughtUpTo(m.head))
+        break
+      case 'fetched':
+        this.inOrder(() => this.docs.get(toHex(m.docId))?.fetched(toHex(m.deviceId), m.from, m.to, m.count))
         break
       case 'ack':
         void this.docs.get(toHex(m.docId))?.acknowledged(m.seq, m.serverSeq).catch((e) => this.fail(e))
@@ -477,6 +508,16 @@ export class SyncClient {
       case 'awareness':
         break
     }
+  }
+
+  /**
+   * Handles what the relay sent one message at a time, in order: ops before
+   * the envelopes sealed under the epochs they open, envelopes before the
+   * fetch marker that closes them. Work of a closed connection is dropped.
+   */
+  private inOrder(work: () => Promise<void> | undefined): void {
+    const gen = this.generation
+    this.inbound = this.inbound.then(() => (gen === this.generation ? work() : undefined)).catch((e) => this.fail(e))
   }
 
   private fail(e: unknown): void {
@@ -537,7 +578,7 @@ export class SyncClient {
   private async proposeOp(build: () => MembershipOp | undefined): Promise<void> {
     await this.withConnection(async () => {
       for (let attempt = 0; attempt < 8; attempt++) {
-        await this.opsWork
+        await this.inbound
         const op = build()
         if (!op) return
         const result = this.opResults.wait()
@@ -545,7 +586,7 @@ export class SyncClient {
         const r = await result
         if (r.code === '') {
           // The relay broadcasts the op before its result; wait until it is applied here.
-          await this.opsWork
+          await this.inbound
           while (this.membership.length <= op.index) await new Promise((res) => setTimeout(res, 2))
           return
         }

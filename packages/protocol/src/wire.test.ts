@@ -23,6 +23,8 @@ const everyMessage: Message[] = [
   { type: 'opResult', index: 4, code: 'E_CONFLICT', message: 'another op took index 4 ⚖' },
   { type: 'reject', code: 'E_SCOPE', message: 'this device may only read', docId, seq: 17 },
   { type: 'seenRequest' },
+  { type: 'fetchSeqs', docId, deviceId: filled(16, 0x03), from: 2, to: 300 },
+  { type: 'fetched', docId, deviceId: filled(16, 0x03), from: 2, to: 300, count: 299 },
   { type: 'seen', devices: [{ deviceId: filled(16, 0x02), time: 1_700_000_000_000 }] },
 ]
 
@@ -50,7 +52,7 @@ describe('wire frames', () => {
   })
 
   it('refuses an unknown message type', () => {
-    for (const t of [0, 8, 19, 27, 29, 127, 128 * 3]) {
+    for (const t of [0, 9, 19, 27, 30, 127, 128 * 3]) {
       const e = encoding.createEncoder()
       encoding.writeVarUint(e, t)
       const err = expectCode(() => decodeFrame(encoding.toUint8Array(e)), 'E_BAD_FRAME', 'message type')

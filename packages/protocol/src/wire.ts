@@ -13,6 +13,7 @@ export const MessageType = {
   awareness: 5,
   fetch: 6,
   seenRequest: 7,
+  fetchSeqs: 8,
   welcome: 20,
   ops: 21,
   envelopes: 22,
@@ -21,6 +22,7 @@ export const MessageType = {
   opResult: 25,
   reject: 26,
   seen: 28,
+  fetched: 29,
 } as const
 
 export interface StoredEnvelope {
@@ -36,6 +38,7 @@ export type ClientMessage =
   | { type: 'awareness'; envelope: Uint8Array }
   | { type: 'fetch'; docId: Uint8Array; from: number; to: number }
   | { type: 'seenRequest' }
+  | { type: 'fetchSeqs'; docId: Uint8Array; deviceId: Uint8Array; from: number; to: number }
 
 export type RelayMessage =
   | { type: 'welcome'; relayId: Uint8Array; vaultId: Uint8Array; deviceId: Uint8Array; serverTime: number }
@@ -47,6 +50,7 @@ export type RelayMessage =
   | { type: 'reject'; code: string; message: string; docId: Uint8Array; seq: number }
   | { type: 'awareness'; envelope: Uint8Array }
   | { type: 'seen'; devices: { deviceId: Uint8Array; time: number }[] }
+  | { type: 'fetched'; docId: Uint8Array; deviceId: Uint8Array; from: number; to: number; count: number }
 
 export type Message = ClientMessage | RelayMessage
 
@@ -74,6 +78,14 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
       encoding.writeVarUint(e, m.to)
       break
     case 'seenRequest':
+      break
+    case 'fetchSeqs':
+    case 'fetched':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeUint8Array(e, m.deviceId)
+      encoding.writeVarUint(e, m.from)
+      encoding.writeVarUint(e, m.to)
+      if (m.type === 'fetched') encoding.writeVarUint(e, m.count)
       break
     case 'seen':
       encoding.writeVarUint(e, m.devices.length)
@@ -151,6 +163,17 @@ function readMessage(r: Reader): Message {
       return { type: 'fetch', docId: r.fixed('docId', DOC_ID_BYTES), from: r.varUint('from'), to: r.varUint('to') }
     case MessageType.seenRequest:
       return { type: 'seenRequest' }
+    case MessageType.fetchSeqs:
+      return { type: 'fetchSeqs', docId: r.fixed('docId', DOC_ID_BYTES), deviceId: r.fixed('deviceId', DEVICE_ID_BYTES), from: r.varUint('from'), to: r.varUint('to') }
+    case MessageType.fetched:
+      return {
+        type: 'fetched',
+        docId: r.fixed('docId', DOC_ID_BYTES),
+        deviceId: r.fixed('deviceId', DEVICE_ID_BYTES),
+        from: r.varUint('from'),
+        to: r.varUint('to'),
+        count: r.varUint('count'),
+      }
     case MessageType.seen: {
       const count = r.varUint('devices count', MAX_ITEMS)
       const devices: { deviceId: Uint8Array; time: number }[] = []

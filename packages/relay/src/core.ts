@@ -159,6 +159,14 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
     stopping: () => stopping,
     touch,
     lastSeen: (vaultId) => storage.lastSeen(vaultId),
+    async findBySeq(vaultId, docId, deviceId, from, to) {
+      const out: { serverSeq: number; envelope: Uint8Array }[] = []
+      for (let seq = from; seq <= to; seq++) {
+        const found = await storage.findEnvelope(vaultId, docId, deviceId, seq)
+        if (found) out.push({ serverSeq: found.serverSeq, envelope: found.bytes })
+      }
+      return out
+    },
     opAppended,
     forget,
   }

@@ -37,11 +37,13 @@ export interface SessionDeps {
   touch(auth: RelayAuth): void
   /** When the relay last saw each device of a vault (hex device id to ms). */
   lastSeen(vaultId: Uint8Array): Promise<Map<string, number>>
+  /** One author's stored envelopes of a doc with from ≤ seq ≤ to. */
+  findBySeq(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array, from: number, to: number): Promise<{ serverSeq: number; envelope: Uint8Array }[]>
   opAppended(result: Extract<AppendOpResult, { ok: true }>): void
   forget(session: Session): void
 }
 
-const CLIENT_TYPES = new Set<Message['type']>(['hello', 'subscribe', 'push', 'appendOp', 'awareness', 'fetch', 'seenRequest'])
+const CLIENT_TYPES = new Set<Message['type']>(['hello', 'subscribe', 'push', 'appendOp', 'awareness', 'fetch', 'seenRequest', 'fetchSeqs'])
 
 /** WebSocket close reasons are limited to 123 UTF-8 bytes (RFC 6455 5.5). */
 export function closeReason(reason: string): string {
@@ -205,6 +207,14 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
       case 'fetch':
         if (!(await member())) return
         return deps.subs.fetch(session, auth.vaultId, m.docId, m.from, m.to)
+      case 'fetchSeqs': {
+        if (!(await member())) return
+        if (m.to < m.from || m.to - m.from >= 10_000) return close(CloseCode.badFrame, 'fetchSeqs: from..to must name 1 to 10,000 seqs')
+        const items = await deps.findBySeq(auth.vaultId, m.docId, m.deviceId, m.from, m.to)
+        if (!open) return
+        if (items.length > 0) outbox.push({ type: 'envelopes', docId: m.docId, items })
+        return outbox.push({ type: 'fetched', docId: m.docId, deviceId: m.deviceId, from: m.from, to: m.to, count: items.length })
+      }
       case 'seenRequest': {
         if (!(await member())) return
         const seen = await deps.lastSeen(auth.vaultId)

@@ -1,0 +1,110 @@
+import { toHex } from '@mindsync/crypto'
+import { generateIdentity } from '@mindsync/client'
+import { EnvelopeKind, ZERO_HASH, decodeEnvelope, docIdOf, envelopeHash, newVaultId, sealEnvelope } from '@mindsync/protocol'
+import type { Signer } from '@mindsync/crypto'
+import { createJournal } from '@mindsync/practice'
+import * as Y from 'yjs'
+import type { TestDevice } from './devices.js'
+
+/** Every note an injection carries starts with this, so a test can tell injected content from written content. */
+export const INJECTED = 'INJECTED'
+
+/**
+ * What a malicious relay (with whatever keys it stole) can put in front of a device:
+ * - `non-member`: signed by a key that was never a member, sealed with a stolen current epoch key (E_NOT_MEMBER)
+ * - `forged`: claims to be a member's next envelope, signed by another key (E_FORGED)
+ * - `revoked`: signed by a removed device's stolen key, claiming an epoch from its removal on, sealed with its old epoch key (E_REVOKED)
+ * - `backdated`: signed by a removed device's stolen key, claiming the last epoch it belonged to, sealed with that (stolen) epoch key, extending its chain
+ * - `misrouted-doc`: a member's genuine envelope of another doc of the vault (E_MISROUTED)
+ * - `misrouted-vault`: a member's genuine envelope of another vault (E_MISROUTED)
+ */
+export type Injection = 'non-member' | 'forged' | 'revoked' | 'backdated' | 'misrouted-doc' | 'misrouted-vault'
+
+export const INJECTIONS: readonly Injection[] = ['non-member', 'forged', 'revoked', 'backdated', 'misrouted-doc', 'misrouted-vault']
+
+/** A Yjs update adding one practice session whose note is `note`. */
+export function sessionUpdate(note: string): Uint8Array {
+  const doc = new Y.Doc()
+  createJournal(doc, { device: 'intruder' }).logSession({ minutes: 7, note })
+  return Y.encodeStateAsUpdate(doc)
+}
+
+/** The highest own envelope a device holds for a doc: what its next envelope must follow. */
+export async function ownHead(d: TestDevice): Promise<{ seq: number; hash: Uint8Array }> {
+  let best = { seq: 0, hash: ZERO_HASH }
+  for (const e of await d.store.listEnvelopes(d.doc!.key)) {
+    if (e.author === d.client.deviceId && e.seq > best.seq) best = { seq: e.seq, hash: envelopeHash(decodeEnvelope(e.envelope)) }
+  }
+  return best
+}
+
+export interface ForgeContext {
+  /** A current member: its vault, doc, epoch keys, and (for "genuine envelopes from elsewhere") its signer. */
+  member: TestDevice
+  /** A removed device whose keys were stolen, with its chain head at removal; needed for `revoked` and `backdated`. */
+  removed?: { device: TestDevice; head: { seq: number; hash: Uint8Array }; lastEpoch: number; removalEpoch: number }
+}
+
+/**
+ * Builds injected envelopes. Each kind is built once per context and then
+ * reused (byte-identical), as a relay replaying its one forgery would.
+ */
+export class Forger {
+  private readonly built = new Map<Injection, Uint8Array | undefined>()
+  private readonly intruder = generateIdentity('intruder')
+  private readonly otherVault = newVaultId()
+  constructor(private readonly ctx: ForgeContext) {}
+
+  /** The kinds this context can build. */
+  kinds(): Injection[] {
+    return INJECTIONS.filter((k) => this.ctx.removed || (k !== 'revoked' && k !== 'backdated'))
+  }
+
+  envelope(kind: Injection, memberHead: { seq: number; hash: Uint8Array }): Uint8Array | undefined {
+    if (kind === 'forged') return this.make(kind, memberHead) // depends on the member's current head
+    if (!this.built.has(kind)) this.built.set(kind, this.make(kind, memberHead))
+    return this.built.get(kind)
+  }
+
+  private make(kind: Injection, memberHead: { seq: number; hash: Uint8Array }): Uint8Array | undefined {
+    const { member, removed } = this.ctx
+    const m = member.client.membership
+    const state = m.requireState()
+    const docId = member.doc!.docId
+    const current = m.derivedKey(state.epoch, 'envelope')!
+    const plaintext = sessionUpdate(`${INJECTED}-${kind}`)
+    const seal = (h: { vaultId?: Uint8Array; docId?: Uint8Array; epoch: number; deviceId: Uint8Array; seq: number; prevHash: Uint8Array; key: Uint8Array; signer: Signer }): Uint8Array =>
+      sealEnvelope({ kind: EnvelopeKind.update, vaultId: h.vaultId ?? state.vaultId, docId: h.docId ?? docId, plaintext, ...h }).bytes
+    switch (kind) {
+      case 'non-member':
+        return seal({ epoch: state.epoch, deviceId: this.intruder.deviceId, seq: 1, prevHash: ZERO_HASH, key: current, signer: this.intruder.signer })
+      case 'forged':
+        return seal({ epoch: state.epoch, deviceId: member.client.identity.deviceId, seq: memberHead.seq + 1, prevHash: memberHead.hash, key: current, signer: this.intruder.signer })
+      case 'misrouted-doc': {
+        const other = docIdOf(m.derivedKey(0, 'doc-id')!, 'elsewhere')
+        return seal({ docId: other, epoch: state.epoch, deviceId: member.client.identity.deviceId, seq: 1, prevHash: ZERO_HASH, key: current, signer: member.client.identity.signer })
+      }
+      case 'misrouted-vault':
+        return seal({ vaultId: this.otherVault, epoch: state.epoch, deviceId: member.client.identity.deviceId, seq: 1, prevHash: ZERO_HASH, key: current, signer: member.client.identity.signer })
+      case 'revoked':
+      case 'backdated': {
+        if (!removed) return undefined
+        const r = removed.device.client
+        const oldKey = r.membership.derivedKey(removed.lastEpoch, 'envelope')!
+        return seal({
+          epoch: kind === 'revoked' ? removed.removalEpoch : removed.lastEpoch,
+          deviceId: r.identity.deviceId,
+          seq: removed.head.seq + 1,
+          prevHash: removed.head.hash,
+          key: oldKey,
+          signer: r.identity.signer,
+        })
+      }
+    }
+  }
+}
+
+/** Hex id of an envelope's author (for logs). */
+export function authorOf(envelope: Uint8Array): string {
+  return toHex(decodeEnvelope(envelope).header.deviceId)
+}
