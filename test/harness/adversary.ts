@@ -18,6 +18,8 @@ export interface NetworkFaults {
   drop: number
   /** Probability that a frame is delivered twice. */
   duplicate: number
+  /** Which directions duplicate frames (when `duplicate` > 0). */
+  duplicateDirections: 'down' | 'up' | 'both'
   /** Each frame waits 0..maxDelay event-loop turns. */
   maxDelay: number
   /** Frames may overtake each other within the delay window; otherwise first in, first out. */
@@ -35,6 +37,7 @@ export interface NetworkFaults {
 export const CLEAN_NETWORK: NetworkFaults = {
   drop: 0,
   duplicate: 0,
+  duplicateDirections: 'both',
   maxDelay: 0,
   reorder: false,
   reorderDirections: 'both',
@@ -470,7 +473,8 @@ class Link {
       this.conn.cut(`network: a ${this.direction} frame was lost`)
       return
     }
-    const copies = this.rng.chance(f.duplicate) ? 2 : 1
+    const dup = f.duplicateDirections === 'both' || f.duplicateDirections === this.direction ? f.duplicate : 0
+    const copies = this.rng.chance(dup) ? 2 : 1
     if (copies === 2) stats.duplicated++
     const breakAfter = this.rng.chance(f.disconnect)
     const reorder = f.reorder && (f.reorderDirections === 'both' || f.reorderDirections === this.direction)

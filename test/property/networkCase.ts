@@ -33,11 +33,14 @@ export interface NetworkCase {
 
 const faultsArb: fc.Arbitrary<NetworkFaults> = fc.record({
   drop: fc.constantFrom(0, 0.02, 0.05, 0.1),
+  // A WebSocket delivers the frames of one connection once each and in order, and the protocol
+  // relies on it: a caughtUp repeated or overtaken by later envelopes misstates the relay's head
+  // (the device rightly calls that a rollback). So an honest network duplicates what devices
+  // send (a resent frame), repeats and reorders envelopes inside the relay's messages and across
+  // connections, and never repeats or reorders the relay's frames inside one connection.
   duplicate: fc.constantFrom(0, 0.05, 0.2),
+  duplicateDirections: fc.constant('up' as const),
   maxDelay: fc.nat(3),
-  // A WebSocket keeps the frames of one connection in order, and the protocol relies on it (a
-  // caughtUp overtaken by later envelopes would misstate the relay's head): an honest network
-  // reorders envelopes across connections and inside a message, never frames inside one.
   reorder: fc.constant(false),
   reorderDirections: fc.constant('both' as const),
   disconnect: fc.constantFrom(0, 0.02, 0.05),

@@ -1,4 +1,4 @@
-import type { Rejection, SyncClient } from '@mindsync/client'
+import type { Alert, Rejection, SyncClient } from '@mindsync/client'
 import type { Journal } from '@mindsync/practice'
 import type { Command } from '../command.js'
 import { UsageError } from '../errors.js'
@@ -37,6 +37,11 @@ export const sync: Command = {
       rejected.push(r)
       err(`rejected ${r.origin === 'relay' ? 'by the relay' : 'from the relay'}: ${r.code}: ${r.message}`)
     })
+    const alerts: Alert[] = []
+    client.on('alert', (a) => {
+      alerts.push(a)
+      err(`ALERT ${a.kind}: ${a.message}`)
+    })
     try {
       const wasMember = client.membership.self() !== undefined
       let journal = wasMember ? await openJournal(client) : undefined
@@ -48,11 +53,9 @@ export const sync: Command = {
         await client.syncOnce({ timeoutMs })
       }
       out(`synced vault ${client.vaultId}: ${summary(journal)}`)
-      if (rejected.some((r) => r.origin === 'received')) {
-        err(`${rejected.length} envelope(s) were rejected; the rest was applied and local data is intact`)
-        return 3
-      }
-      return 0
+      if (alerts.length > 0) err(`the relay is not behaving honestly (${alerts.map((a) => a.kind).join(', ')}); local data is intact. See \`mindsync status\`.`)
+      if (rejected.some((r) => r.origin === 'received')) err(`${rejected.length} envelope(s) were rejected; the rest was applied and local data is intact`)
+      return alerts.length > 0 || rejected.some((r) => r.origin === 'received') ? 3 : 0
     } finally {
       await client.close()
     }
