@@ -203,6 +203,10 @@ export class Adversary {
     return n
   }
 
+  nodeNames(): string[] {
+    return [...this.nodes.keys()]
+  }
+
   /** The node a device is routed to (hex device id). */
   nodeOf(device: string): RelayNode {
     return this.node(this.routes.get(device) ?? 'main')

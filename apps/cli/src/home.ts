@@ -1,8 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createSyncClient, createWebSocketTransport } from '@mindsync/client'
-import type { SyncClient } from '@mindsync/client'
+import { createSyncClient, createWebSocketTransport, isMindsyncError } from '@mindsync/client'
+import type { SyncClient, SyncClientOptions } from '@mindsync/client'
+import { askPassphrase, givenPassphrase } from './passphrase.js'
 import { createSqliteStore } from '@mindsync/store-sqlite'
 import WebSocket from 'ws'
 import { UsageError } from './errors.js'
@@ -55,14 +56,29 @@ export function checkRelayUrl(url: string): string {
   return url.replace(/\/+$/, '')
 }
 
-/** Opens the device of a home: its store and the sync engine, connected to the configured relay when there is one. */
-export async function openClient(home: Home, options: { name?: string; relay?: string } = {}): Promise<SyncClient> {
+/** The engine's options for a home: its store, the WebSocket transport, the relay, and the passphrase when one is given. */
+export function clientOptions(home: Home, options: { name?: string; relay?: string } = {}): SyncClientOptions {
   const url = options.relay ?? home.config.relay
-  const clientOptions = {
+  const passphrase = givenPassphrase()
+  return {
     store: createSqliteStore(join(home.dir, 'device.db')),
     transport: createWebSocketTransport({ WebSocket }),
     name: options.name ?? 'device',
     ...(url ? { url } : {}),
+    ...(passphrase === undefined ? {} : { passphrase }),
   }
-  return await createSyncClient(clientOptions)
+}
+
+/** Opens the device of a home; when its keys are locked and no passphrase was given, asks for one on a terminal. */
+export async function openClient(home: Home, options: { name?: string; relay?: string } = {}): Promise<SyncClient> {
+  const opts = clientOptions(home, options)
+  try {
+    return await createSyncClient(opts)
+  } catch (e) {
+    if (!isMindsyncError(e, 'E_LOCKED') || opts.passphrase !== undefined) throw e
+    await opts.store.close()
+    const typed = await askPassphrase()
+    if (typed === undefined) throw e
+    return await createSyncClient({ ...clientOptions(home, options), passphrase: typed })
+  }
 }

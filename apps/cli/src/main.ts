@@ -12,6 +12,7 @@ import { status } from './commands/status.js'
 import { sync } from './commands/sync.js'
 import { UsageError } from './errors.js'
 import { resolveHome } from './home.js'
+import { usePassphraseFile } from './passphrase.js'
 
 const COMMANDS: Record<string, Command> = {
   init,
@@ -39,7 +40,8 @@ const err = (line: string): void => void process.stderr.write(`${line}\n`)
 
 function help(): string {
   const lines = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(72)} ${c.summary}`)
-  return ['usage: mindsync [--home DIR] COMMAND [options]', '', 'commands:', ...lines, '', 'The home folder holds one device: --home DIR, else $MINDSYNC_HOME, else ~/.mindsync.'].join('\n')
+  return ['usage: mindsync [--home DIR] COMMAND [options]', '', 'commands:', ...lines, '', 'The home folder holds one device: --home DIR, else $MINDSYNC_HOME, else ~/.mindsync.',
+    'Its keys can be wrapped with a passphrase: $MINDSYNC_PASSPHRASE or --passphrase-file FILE (asked on a terminal when needed).'].join('\n')
 }
 
 /** Finds the command: the longest run of leading words that names one. */
@@ -59,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
     const a = argv[i] as string
     if (a === '--home') homeFlag = argv[++i]
     else if (a.startsWith('--home=')) homeFlag = a.slice(7)
+    else if (a === '--passphrase-file') usePassphraseFile(argv[++i] ?? '')
+    else if (a.startsWith('--passphrase-file=')) usePassphraseFile(a.slice(18))
     else words.push(a)
   }
   if (words.length === 0 || words[0] === '--help' || words[0] === 'help' || words[0] === '-h') {

@@ -17,7 +17,8 @@ export async function recoverDevice(code: string, options: SyncClientOptions & {
   const identity = await recoveryIdentity(code)
   const recoveryStore = createMemoryStore()
   await recoveryStore.setMeta('identity', encodeIdentity(identity))
-  const recovery = await createSyncClient({ ...options, store: recoveryStore, rotateAfterMs: 0 })
+  const { passphrase: _unused, ...rest } = options
+  const recovery = await createSyncClient({ ...rest, store: recoveryStore, rotateAfterMs: 0 })
   try {
     await recovery.syncOnce(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
     await recovery.acceptPairing(await client.createPairingOffer(), Scope.read | Scope.write | Scope.admin)

@@ -7,7 +7,7 @@ import type { Rejection } from './docSync.js'
 import { AlertLog } from './alerts.js'
 import type { Alert } from './alerts.js'
 import { Emitter, Waiters } from './events.js'
-import { decodeIdentity, encodeIdentity, generateIdentity } from './identity.js'
+import { decodeIdentity, encodeIdentity, generateIdentity, isWrapped, unwrapIdentity, wrapIdentity } from './identity.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalStore } from './localStore.js'
 import { Membership, genesisOp } from './membership.js'
@@ -38,6 +38,11 @@ export interface SyncClientOptions {
   now?: () => number
   /** Reconnection backoff: full jitter between 0 and min(maxMs, minMs * 2^attempt). */
   reconnect?: { minMs?: number; maxMs?: number }
+  /**
+   * Wraps this device's keys in its store (Argon2id + XChaCha20-Poly1305).
+   * Needed on every open once set; without one the keys are stored as they are.
+   */
+  passphrase?: string
   /** An admin device opens a new epoch when the current one is older than this; default 30 days, 0 never. */
   rotateAfterMs?: number
 }
@@ -90,10 +95,14 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   const { store } = options
   let identity: DeviceIdentity
   const stored = await store.getMeta(IDENTITY_KEY)
-  if (stored) identity = decodeIdentity(stored)
-  else {
+  if (stored) {
+    identity = decodeIdentity(isWrapped(stored) ? await unwrapIdentity(stored, options.passphrase) : stored)
+    // A passphrase given for keys stored without one wraps them from now on.
+    if (!isWrapped(stored) && options.passphrase !== undefined) await store.setMeta(IDENTITY_KEY, await wrapIdentity(stored, options.passphrase))
+  } else {
     identity = generateIdentity(options.name ?? 'device')
-    await store.setMeta(IDENTITY_KEY, encodeIdentity(identity))
+    const plain = encodeIdentity(identity)
+    await store.setMeta(IDENTITY_KEY, options.passphrase === undefined ? plain : await wrapIdentity(plain, options.passphrase))
   }
   const pairingSecret = await store.getMeta(PAIRING_KEY)
   const membership = new Membership(identity, pairingSecret)

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'E_UNREACHABLE' // the relay cannot be reached
   | 'E_INVALID_INPUT' // a caller passed a bad argument
   | 'E_NOT_INITIALIZED' // the device has no vault yet
+  | 'E_LOCKED' // the device's keys are wrapped with a passphrase that was not given, or not the right one
   | 'E_INTERNAL'
 
 /** The one error type of mindsync: a stable `code`, a message that says what is wrong, and the field when there is one. */

@@ -1,11 +1,8 @@
 import { hostname } from 'node:os'
-import { createWebSocketTransport, recoverDevice } from '@mindsync/client'
-import { createSqliteStore } from '@mindsync/store-sqlite'
-import { join } from 'node:path'
-import WebSocket from 'ws'
+import { recoverDevice } from '@mindsync/client'
 import type { Command } from '../command.js'
 import { UsageError } from '../errors.js'
-import { checkRelayUrl, hasDevice, openClient, openHome } from '../home.js'
+import { checkRelayUrl, clientOptions, hasDevice, openClient, openHome } from '../home.js'
 
 export const rotate: Command = {
   usage: 'mindsync rotate',
@@ -55,12 +52,7 @@ export const recoveryUse: Command = {
     }
     const home = openHome(homeDir)
     home.saveConfig({ ...home.config, relay })
-    const client = await recoverDevice(code, {
-      store: createSqliteStore(join(home.dir, 'device.db')),
-      transport: createWebSocketTransport({ WebSocket }),
-      url: relay,
-      name: typeof values.name === 'string' ? values.name : hostname(),
-    })
+    const client = await recoverDevice(code, clientOptions(home, { relay, name: typeof values.name === 'string' ? values.name : hostname() }))
     try {
       out(`recovered: device ${client.deviceId} joined vault ${client.vaultId} as admin.`)
       out('Run `mindsync sync` to fetch the journal, `mindsync devices signout-others` if the lost devices may be in wrong hands, and `mindsync recovery create` for a fresh code.')
