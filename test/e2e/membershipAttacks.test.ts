@@ -140,13 +140,18 @@ describe('forged and replayed membership ops', () => {
     await Promise.all(members.map((n) => ok(h(n), ['sync'])))
     const valid = relayOps(relay.db, vaultHex).map((r) => r.bytes.toString('hex'))
     const head = valid.length
+    const epoch = verifyLog(logOf(relay, vaultHex)).epoch
     const shown = await Promise.all(members.map(async (n) => (await showJson(h(n))).text))
     for (const text of shown) expect(notesOf(JSON.parse(text))).toEqual(['d5-laptop', 'd5-phone'])
-    const statusOf = async (n: string): Promise<string> => (await ok(h(n), ['status'])).stdout
-    const statuses = await Promise.all(members.map(statusOf))
-    for (const s of statuses) expect(s).toMatch(new RegExp(`3 device\\(s\\), epoch ${head - 4}`))
+    for (const n of members) {
+      const device = await openDevice(h(n))
+      expect(device.membership.members().length, n).toBe(3)
+      expect(device.membership.state?.epoch, n).toBe(epoch)
+      await device.close()
+    }
 
-    for (const f of forgeries()) {
+    // The read-only author (E_SCOPE) is left to the relay test: four rounds of three syncs are enough here.
+    for (const f of forgeries().filter((x) => x.code !== 'E_SCOPE')) {
       withRelayDb(relay.db, (db) => db.prepare('INSERT INTO ops (vault_id, idx, bytes) VALUES (?, ?, ?)').run(Buffer.from(vaultId), head, Buffer.from(f.bytes)))
       try {
         const results = await Promise.all(members.map((n) => cli(h(n), ['sync'])))
@@ -168,9 +173,8 @@ describe('forged and replayed membership ops', () => {
       }
     }
 
-    // Local data intact: the same journal and membership as before the attacks.
+    // Local data intact: the same journal as before the attacks (and, checked after each round, the same stored log).
     expect(await Promise.all(members.map(async (n) => (await showJson(h(n))).text))).toEqual(shown)
-    expect(await Promise.all(members.map(statusOf))).toEqual(statuses)
     // The check can fail: with the planted row gone, the same syncs succeed.
     const results = await Promise.all(members.map((n) => cli(h(n), ['sync'])))
     for (const r of results) expect(r.code, r.stderr).toBe(0)

@@ -69,11 +69,11 @@ const FAST_RECONNECT: DeviceOptions = { reconnect: { minMs: 0, maxMs: 0 } }
 const HEAL_ROUNDS = 2
 
 /** A sync that the network broke is fine; one that hangs is not. */
-async function syncThrough(d: TestDevice, timeoutMs: number): Promise<void> {
+async function syncThrough(d: TestDevice, timeoutMs: number, log: (line: string) => void): Promise<void> {
   try {
     await d.client.syncOnce({ timeoutMs })
   } catch (e) {
-    if (isMindsyncError(e) && e.code === 'E_UNREACHABLE' && !/did not finish within/.test(e.message)) return
+    if (isMindsyncError(e) && e.code === 'E_UNREACHABLE' && !/did not finish within/.test(e.message)) return void log(`${d.name} sync failed: ${e.message}`)
     throw e
   }
 }
@@ -88,12 +88,16 @@ async function networkCase(c: NetworkCase, adv: Adversary, devices: TestDevice[]
   devices.push(await founder('d0', adv.transport, FAST_RECONNECT))
   for (let i = 1; i < c.devices; i++) devices.push(await admit(devices[0]!, `d${i}`, adv.transport, undefined, FAST_RECONNECT))
   const rejections: (Rejection & { device: string })[] = []
-  for (const d of devices) d.client.on('rejected', (r) => rejections.push({ ...r, device: d.name }))
+  for (const d of devices) {
+    d.client.on('rejected', (r) => rejections.push({ ...r, device: d.name }))
+    d.client.on('status', (st) => adv.log(`${d.name} status ${st.status}${st.error ? ` (${st.error.message})` : ''}`))
+  }
   const online = new Set<TestDevice>()
   const pick = (n: number): TestDevice => devices[n % devices.length]!
   let noteId = 0
 
   adv.faults = { ...c.faults }
+  const log = (line: string): void => adv.log(line)
   const perform = async (s: Step): Promise<void> => {
     switch (s.type) {
       case 'write': {
@@ -101,9 +105,9 @@ async function networkCase(c: NetworkCase, adv: Adversary, devices: TestDevice[]
         return write(d, `n${noteId++}-${d.name}`)
       }
       case 'sync':
-        return syncThrough(pick(s.d), 10_000)
+        return syncThrough(pick(s.d), 10_000, log)
       case 'sync2':
-        await Promise.all([syncThrough(pick(s.a), 10_000), syncThrough(pick(s.b), 10_000)])
+        await Promise.all([syncThrough(pick(s.a), 10_000, log), syncThrough(pick(s.b), 10_000, log)])
         return
       case 'online': {
         const d = pick(s.d)

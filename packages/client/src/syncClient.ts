@@ -1,8 +1,10 @@
 import { toHex } from '@mindsync/crypto'
-import { CloseCode, MindsyncError, Scope, authMessage, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
+import { CloseCode, MindsyncError, Scope, authMessage, decodeEnvelope, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
 import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage } from '@mindsync/protocol'
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
+import { Presence } from './presence.js'
+import type { Awareness } from 'y-protocols/awareness'
 import type { Rejection } from './docSync.js'
 import { AlertLog } from './alerts.js'
 import type { Alert } from './alerts.js'
@@ -115,6 +117,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
 export class SyncClient {
   private readonly events = new Emitter<SyncClientEvents>()
   private readonly docs = new Map<string, DocSync>()
+  private readonly presences = new Map<string, Presence>()
   private connection: Connection | undefined
   private ready = false
   private wanted = false
@@ -258,6 +261,23 @@ export class SyncClient {
     this.docs.set(sync.key, sync)
     if (this.ready) await sync.connected()
     return sync
+  }
+
+  /**
+   * Presence for a bound doc: a y-protocols Awareness shared sealed with the
+   * vault's other online devices, never stored by the relay.
+   * @example client.presence('journal').setLocalStateField('activity', 'meditating on the watch')
+   */
+  presence(name: string): Awareness {
+    const key = this.membership.derivedKey(0, 'doc-id')
+    const sync = key && this.docs.get(toHex(docIdOf(key, name)))
+    if (!sync) throw new MindsyncError('E_INVALID_INPUT', `bind doc "${name}" before asking for its presence`)
+    let p = this.presences.get(sync.key)
+    if (!p) {
+      p = new Presence(sync.docId, sync.doc, { identity: this.identity, membership: this.membership, send: (m) => this.send(m) })
+      this.presences.set(sync.key, p)
+    }
+    return p.awareness
   }
 
   /** Seals every pending local change into the outbox. */
@@ -514,8 +534,16 @@ export class SyncClient {
       case 'seen':
         this.seenAnswers.resolveAll(m)
         break
-      case 'awareness':
+      case 'awareness': {
+        let docKey: string
+        try {
+          docKey = toHex(decodeEnvelope(m.envelope).header.docId)
+        } catch {
+          break // a malformed presence message is dropped
+        }
+        this.presences.get(docKey)?.receive(m.envelope)
         break
+      }
     }
   }
 
@@ -576,6 +604,7 @@ export class SyncClient {
     this.ready = true
     this.setStatus('online')
     for (const d of this.docs.values()) await d.connected()
+    for (const p of this.presences.values()) p.connected()
     this.checkSynced()
     if (this.wanted) {
       // Outside the ops chain: a rotation waits for it.
@@ -638,6 +667,7 @@ export class SyncClient {
   async close(): Promise<void> {
     await this.disconnect()
     for (const d of this.docs.values()) d.destroy()
+    for (const p of this.presences.values()) p.destroy()
     await this.options.store.close()
   }
 }
