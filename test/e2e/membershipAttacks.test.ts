@@ -87,7 +87,7 @@ describe('forged and replayed membership ops', () => {
       ids[n] = device.identity
       await device.close()
     }
-  }, 40_000)
+  }, 90_000)
   afterAll(async () => {
     await proxy?.stop()
     await relay?.stop()
@@ -178,5 +178,5 @@ describe('forged and replayed membership ops', () => {
     // The check can fail: with the planted row gone, the same syncs succeed.
     const results = await Promise.all(members.map((n) => cli(h(n), ['sync'])))
     for (const r of results) expect(r.code, r.stderr).toBe(0)
-  }, 50_000)
+  }, 90_000)
 })

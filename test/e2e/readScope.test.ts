@@ -135,5 +135,5 @@ describe('a read-scoped device', () => {
     // A later sync does not let it in either.
     await cli(h('phone'), ['sync'])
     expect((await showJson(h('phone'))).text).toBe(shown[0])
-  }, 50_000)
+  }, 90_000)
 })

@@ -84,5 +84,5 @@ describe('recovery codes', () => {
     await ok(h('tablet'), ['sync'])
     await ok(h('phone'), ['sync'])
     expect(notesOf((await showJson(h('phone'))).journal)).toEqual(['d3-laptop-one', 'd3-phone-one', 'd3-tablet-one'])
-  }, 55_000)
+  }, 90_000)
 })

@@ -191,6 +191,7 @@ export class Adversary {
   /** Devices the network cannot reach (their connects fail). */
   readonly unreachable = new Set<string>()
   private connectionCount = 0
+  private withholdingFrozen = false
 
   constructor(readonly seed: number) {
     this.startNode('main', createCopyableStorage())
@@ -258,10 +259,20 @@ export class Adversary {
     for (const c of [...this.conns]) if (device === undefined || c.device === device) c.cut(reason)
   }
 
+  /**
+   * From now on the relay keeps hiding exactly what it has hidden so far
+   * (each victim still misses the same envelopes) and hides nothing new.
+   */
+  freezeWithholding(): void {
+    this.withholdingFrozen = true
+    this.log(`withholding frozen: ${[...this.stats.withheld].map((k) => k.split(':').map((x) => x.slice(0, 6)).join(':')).join(' ')}`)
+  }
+
   /** Stops every fault and every form of malice (withholding included). */
   heal(): void {
     this.faults = { ...CLEAN_NETWORK }
     this.malice = { ...NO_MALICE, withhold: [] }
+    this.withholdingFrozen = false
     this.unreachable.clear()
   }
 
@@ -315,7 +326,7 @@ export class Adversary {
   rewriteDown(device: string, frame: Uint8Array, rng: Rng): Uint8Array | undefined {
     const m = this.malice
     const f = this.faults
-    const touchesItems = m.withhold.length > 0 || m.hideCheckpoints || m.flip > 0 || (m.inject > 0 && m.injector) || f.shuffleItems || f.duplicateItems > 0
+    const touchesItems = m.withhold.length > 0 || this.withholdingFrozen || m.hideCheckpoints || m.flip > 0 || (m.inject > 0 && m.injector) || f.shuffleItems || f.duplicateItems > 0
     if (!touchesItems) return frame
     let messages: Message[]
     try {
@@ -336,9 +347,10 @@ export class Adversary {
           this.stats.hiddenCheckpoints++
           continue
         }
-        const rule = h && m.withhold.find((r) => r.victims.has(device) && r.author === h.author && h.seq >= r.from && h.seq <= r.to)
-        if (h && rule) {
-          const key = `${device}:${h.author}:${h.seq}`
+        const key = h && `${device}:${h.author}:${h.seq}`
+        const rule =
+          h && (this.withholdingFrozen ? this.stats.withheld.has(key!) : m.withhold.some((r) => r.victims.has(device) && r.author === h.author && h.seq >= r.from && h.seq <= r.to))
+        if (h && key && rule) {
           if (!this.stats.withheld.has(key)) this.log(`withhold ${h.author.slice(0, 6)}#${h.seq} from ${device.slice(0, 6)}`)
           this.stats.withheld.add(key)
           continue

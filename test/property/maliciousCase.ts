@@ -28,8 +28,11 @@ export type Attack =
   | { kind: 'none' }
   /** From `at`, envelopes of device `author` with seq in [next + offset, next + offset + length) (length 0: every later one) are kept from `victims`. */
   | { kind: 'withhold'; at: number; author: number; victims: number[]; offset: number; length: number }
-  /** The relay's storage is copied at step `snapshotAt`; from `switchAt` on, `victims` are served from that copy. */
-  | { kind: 'rollback'; snapshotAt: number; switchAt: number; victims: number[] }
+  /**
+   * The relay's storage is copied at step `snapshotAt`; from `switchAt` on, `victims` are served from that copy.
+   * With `primed`, just before the switch one device writes and the victims sync, so they surely saw more than the copy holds.
+   */
+  | { kind: 'rollback'; snapshotAt: number; switchAt: number; victims: number[]; primed: boolean }
   /** At `splitAt` the storage is copied and devices `sideB` move to the copy; at `meetAt` everyone meets on side `meetOn`. With `rotate`, each side opens a new epoch while split. */
   | { kind: 'fork'; splitAt: number; meetAt: number; sideB: number[]; meetOn: 'A' | 'B'; rotate: boolean }
 
@@ -75,7 +78,7 @@ const attackArb: fc.Arbitrary<Attack> = fc.oneof(
   },
   {
     arbitrary: fc
-      .record({ kind: fc.constant('rollback' as const), snapshotAt: fc.nat(MAX_STEPS - 3), gap: fc.integer({ min: 1, max: 5 }), victims: subset })
+      .record({ kind: fc.constant('rollback' as const), snapshotAt: fc.nat(MAX_STEPS - 3), gap: fc.integer({ min: 1, max: 5 }), victims: subset, primed: fc.boolean() })
       .map(({ gap, ...a }) => ({ ...a, switchAt: a.snapshotAt + gap })),
     weight: 3,
   },
@@ -247,6 +250,11 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
     if (a.kind === 'rollback') {
       if (a.snapshotAt === i) await adv.snapshot('old')
       if (a.switchAt === i) {
+        if (a.primed) {
+          await writeNote(pick(a.snapshotAt))
+          await syncHostile(pick(a.snapshotAt), adv)
+          for (const v of ids(a.victims)) await syncHostile(v, adv)
+        }
         adv.route(ids(a.victims).map((v) => v.client.deviceId), 'old')
         adv.log(`attack: roll back ${ids(a.victims).map((v) => v.name).join(',')}`)
       }
@@ -305,6 +313,9 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   for (let i = c.steps.length; i <= c.steps.length + 6; i++) await attackAt(i)
 
   // ---- devices can compare: checkpoints pass, every device syncs and checkpoints twice ----
+  // The relay goes on hiding what it hid (and serving rolled-back or forked devices as before), nothing more.
+  adv.freezeWithholding()
+  const withheldBefore = new Set(adv.stats.withheld)
   adv.malice = { ...adv.malice, hideCheckpoints: false, flip: 0, inject: 0, replay: 0, replayUp: 0 }
   adv.faults = { ...adv.faults, duplicate: 0, reorder: false, maxDelay: 0 }
   for (let round = 0; round < 2; round++) {
@@ -336,18 +347,13 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   const shownAlerts = (): string => JSON.stringify(alerts.map((al) => `${al.device}: ${al.kind}: ${al.message}`), null, 1)
 
   if (a.kind === 'withhold') {
+    // Withheld: an envelope the relay kept from a victim before the devices could compare, that the victim still lacks.
     const missing: string[] = []
-    for (const rule of withheld) {
-      for (const v of devices.filter((d) => rule.victims.has(d.client.deviceId))) {
-        const node = adv.nodeOf(v.client.deviceId)
-        const state = v.client.membership.requireState()
-        const held = new Set((await v.store.listEnvelopes(v.doc!.key)).map((e) => `${e.author}:${e.seq}`))
-        const authorHead = (await ownHead(devices.find((d) => d.client.deviceId === rule.author)!)).seq
-        for (let s = rule.from; s <= Math.min(rule.to, authorHead); s++) {
-          if (held.has(`${rule.author}:${s}`)) continue
-          if (await node.storage.findEnvelope(state.vaultId, v.doc!.docId, fromHex(rule.author), s)) missing.push(`${v.name} lacks ${rule.author.slice(0, 6)}#${s}`)
-        }
-      }
+    for (const key of withheldBefore) {
+      const [victim, author, seq] = key.split(':') as [string, string, string]
+      const v = devices.find((d) => d.client.deviceId === victim)!
+      const held = (await v.store.listEnvelopes(v.doc!.key)).some((e) => e.author === author && e.seq === Number(seq))
+      if (!held) missing.push(`${v.name} lacks ${devices.find((d) => d.client.deviceId === author)?.name ?? author.slice(0, 6)}#${seq}`)
     }
     if (missing.length > 0) {
       effectiveAttacks.withhold++

@@ -1,6 +1,7 @@
 import { fromHex, toHex } from '@mindsync/crypto'
 import {
   EnvelopeKind,
+  MindsyncError,
   Scope,
   ZERO_HASH,
   decodeEnvelope,
@@ -164,6 +165,7 @@ export class DocSync {
     this.caughtUp = false
     this.integrity.reset()
     await this.flush()
+    await this.resealStale()
     this.ctx.send({ type: 'subscribe', docId: this.docId, cursor: this.cursor })
     for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
   }
@@ -342,7 +344,45 @@ export class DocSync {
       void this.resendOwn()
       return
     }
+    if (code === 'E_STALE_EPOCH') {
+      // A removal happened while this envelope was on its way: seal the outbox again and resend it.
+      void this.resealStale().then(async () => {
+        for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
+      })
+      return
+    }
     this.ctx.rejected({ doc: this.name, origin: 'relay', code: (code || 'E_FORBIDDEN') as ErrorCode, message: `relay refused envelope ${seq}: ${message}`, seq })
+  }
+
+  /**
+   * Changes sealed while this device did not yet know of a removal are under
+   * an epoch the removed device can read: seal them again under the current
+   * epoch before they leave (same seqs, a new chain from the first one).
+   */
+  private resealStale(): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      const { membership, identity } = this.ctx
+      const state = membership.state
+      const key = state && membership.derivedKey(state.epoch, 'envelope')
+      if (!state || !key) return
+      const outbox = await this.ctx.store.listOutbox(this.key)
+      const first = outbox.findIndex((o) => decodeEnvelope(o.envelope).header.epoch < state.sealFrom)
+      if (first < 0) return
+      let prevHash = this.chains.at(identity.id, (outbox[first] as { seq: number }).seq - 1)?.hash ?? ZERO_HASH
+      const rewritten = outbox.slice(first).map((o) => {
+        const old = decodeEnvelope(o.envelope)
+        const oldKey = membership.derivedKey(old.header.epoch, 'envelope')
+        if (!oldKey) throw new MindsyncError('E_UNKNOWN_EPOCH', `no key to reseal own envelope ${o.seq}`)
+        const env = sealEnvelope({ ...old.header, epoch: state.epoch, prevHash, key, signer: identity.signer, plaintext: openEnvelope(old, oldKey) })
+        const hash = envelopeHash(env)
+        this.chains.add(identity.id, o.seq, prevHash, hash)
+        prevHash = hash
+        return { seq: o.seq, envelope: env.bytes }
+      })
+      await this.ctx.store.rewriteOutbox(this.key, rewritten)
+      if ((rewritten[rewritten.length - 1] as { seq: number }).seq === this.mySeq) this.myHash = prevHash
+    })
+    return this.writes
   }
 
   private resendOwn(): Promise<void> {

@@ -38,6 +38,12 @@ export interface LocalStore {
   listEnvelopes(docId: string): Promise<LocalEnvelope[]>
   /** Own envelopes not yet acknowledged, by seq. */
   listOutbox(docId: string): Promise<OutboxEntry[]>
+  /**
+   * Replaces the bytes of own envelopes still in the outbox (by seq), in the
+   * log and the outbox at once; seqs no longer in the outbox are left alone.
+   * Used to seal unacknowledged changes again under a new epoch.
+   */
+  rewriteOutbox(docId: string, items: OutboxEntry[]): Promise<void>
   /** Records the relay's acknowledgement: the entry leaves the outbox. */
   acknowledge(docId: string, seq: number, serverSeq: number): Promise<void>
   /** The last relay sequence number received for the doc (0 if none). */

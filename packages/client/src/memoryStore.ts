@@ -52,6 +52,17 @@ export function createMemoryStore(): LocalStore {
     async listOutbox(docId) {
       return [...doc(docId).outbox.values()].sort((a, b) => a.seq - b.seq).map((e) => ({ seq: e.seq, envelope: e.envelope.slice() }))
     },
+    async rewriteOutbox(docId, items) {
+      const d = doc(docId)
+      const copies = items.map((it) => ({ seq: it.seq, envelope: it.envelope.slice() }))
+      for (const it of copies) {
+        const entry = d.outbox.get(it.seq)
+        if (!entry) continue
+        entry.envelope = it.envelope
+        const own = d.envelopes.find((e) => e.author === entry.author && e.seq === it.seq)
+        if (own) own.envelope = it.envelope.slice()
+      }
+    },
     async acknowledge(docId, seq, serverSeq) {
       const d = doc(docId)
       const entry = d.outbox.get(seq)

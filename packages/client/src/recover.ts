@@ -24,7 +24,10 @@ export async function recoverDevice(code: string, options: SyncClientOptions & {
     await recovery.acceptPairing(await client.createPairingOffer(), Scope.read | Scope.write | Scope.admin)
   } catch (e) {
     if (e instanceof MindsyncError && e.code === 'E_NOT_MEMBER') {
-      throw new MindsyncError('E_NOT_MEMBER', 'no vault on this relay knows that recovery code (it may have been replaced by a newer one)')
+      throw new MindsyncError('E_NOT_MEMBER', 'no vault on this relay knows that recovery code (check it, or the relay URL)')
+    }
+    if (e instanceof MindsyncError && e.code === 'E_REVOKED') {
+      throw new MindsyncError('E_REVOKED', 'that recovery code was replaced by a newer one (or revoked); use the newest code')
     }
     throw e
   } finally {

@@ -360,9 +360,14 @@ export class SyncClient {
       const offStatus = this.events.on('status', ({ status, error }) => {
         if (status !== 'online') done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
       })
+      // The relay refusing one of this device's envelopes ends the sync at once: waiting would not change it.
+      const offRejected = this.events.on('rejected', (r) => {
+        if (r.origin === 'relay') done(new MindsyncError(r.code, r.message))
+      })
       const done = (err?: MindsyncError): void => {
         clearTimeout(timer)
         offStatus()
+        offRejected()
         this.settledWaiters.delete(onSettled)
         if (err) reject(err)
         else resolve()

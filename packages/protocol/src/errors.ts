@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_REVOKED' // the author was removed
   | 'E_SCOPE' // the author lacks the scope for this action
   | 'E_UNKNOWN_EPOCH' // no key for the envelope's epoch
+  | 'E_STALE_EPOCH' // sealed under an epoch a device removal closed; seal again under the current one
   | 'E_UNAUTHORIZED' // the relay refused the device's credentials
   | 'E_FORBIDDEN' // the relay refused the action
   | 'E_CONFLICT' // a membership op lost a race; re-read and retry

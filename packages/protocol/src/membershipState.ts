@@ -25,6 +25,12 @@ export interface MembershipState {
   hash: Uint8Array
   epoch: number
   epochStartedAt: number
+  /**
+   * The epoch the latest removal opened (0 before any): envelopes sealed
+   * under an earlier epoch are readable by a removed device, so nothing new
+   * may be sealed under one.
+   */
+  sealFrom: number
   /** Members by hex device id, removed ones included (with removedIndex). */
   members: ReadonlyMap<string, Member>
 }
@@ -78,7 +84,7 @@ function genesis(op: MembershipOp): MembershipState {
   if (!verifyOpSignature(op, op.signPub)) refuse('E_FORGED', 'genesis signature does not verify')
   checkLockboxes(op, [id])
   const member: Member = { deviceId: id, signPub: op.signPub, dhPub: op.dhPub, scopes: op.scopes, addedIndex: 0, addedAt: op.time, addedBy: id }
-  return { vaultId: op.vaultId, index: 0, hash: opHash(op), epoch: 0, epochStartedAt: op.time, members: new Map([[idKey(id), member]]) }
+  return { vaultId: op.vaultId, index: 0, hash: opHash(op), epoch: 0, epochStartedAt: op.time, sealFrom: 0, members: new Map([[idKey(id), member]]) }
 }
 
 /**
@@ -102,7 +108,7 @@ export function applyOp(state: MembershipState | undefined, op: MembershipOp): M
   if (!verifyOpSignature(op, known.signPub)) refuse('E_FORGED', 'signature does not verify under the author key')
 
   const members = new Map(state.members)
-  let { epoch, epochStartedAt } = state
+  let { epoch, epochStartedAt, sealFrom } = state
   if (op.type === OpType.addDevice) {
     if (!hasScope(known, Scope.admin) && !hasScope(known, Scope.recovery)) refuse('E_SCOPE', 'adding a device needs admin or recovery scope')
     const id = checkSubject(op)
@@ -121,6 +127,7 @@ export function applyOp(state: MembershipState | undefined, op: MembershipOp): M
       if (!target || target.removedIndex !== undefined) refuse('E_NOT_MEMBER', 'the target is not a current member')
       if (sameBytes(op.target, op.author)) refuse('E_BAD_FRAME', 'a device cannot remove itself')
       members.set(idKey(op.target), { ...target, removedIndex: op.index, removedAt: op.time })
+      sealFrom = op.epoch
     } else if (op.target.length !== 0) {
       refuse('E_BAD_FRAME', 'rotate takes no target')
     }
@@ -129,7 +136,7 @@ export function applyOp(state: MembershipState | undefined, op: MembershipOp): M
     epoch = op.epoch
     epochStartedAt = op.time
   }
-  return { vaultId: state.vaultId, index: op.index, hash: opHash(op), epoch, epochStartedAt, members }
+  return { vaultId: state.vaultId, index: op.index, hash: opHash(op), epoch, epochStartedAt, sealFrom, members }
 }
 
 /** Verifies a whole log from genesis; throws at the first op that does not hold. */

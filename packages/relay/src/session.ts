@@ -127,6 +127,10 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
       return close(CloseCode.forbidden, 'push: this device has no write scope')
     }
     if (h.epoch > m.view.state.epoch) return reject('E_UNKNOWN_EPOCH', `epoch ${h.epoch} is ahead of the vault's epoch ${m.view.state.epoch}`, h.docId, h.seq)
+    // A removed device holds every key before the epoch its removal opened.
+    if (h.epoch < m.view.state.sealFrom) {
+      return reject('E_STALE_EPOCH', `epoch ${h.epoch} was closed by a device removal; seal under epoch ${m.view.state.epoch}`, h.docId, h.seq)
+    }
     const verdict = await deps.chains.admit(env, session)
     if (!open) return
     switch (verdict.kind) {

@@ -137,6 +137,20 @@ export async function createIdbStore(name: string, options: IdbStoreOptions = {}
       const rows = await tx.objectStore('envelopes').index('outbox').getAll(range)
       return rows.map((r): OutboxEntry => ({ seq: r.seq, envelope: r.bytes }))
     },
+    async rewriteOutbox(docId, items) {
+      ensureOpen()
+      checkDoc(docId)
+      items.forEach((it, i) => checkBytes(it.envelope, `rewriteOutbox: envelope ${i}`))
+      const copies = items.map((it) => ({ seq: it.seq, bytes: copy(it.envelope) }))
+      const tx = begin(['envelopes'], 'readwrite')
+      const outbox = tx.objectStore('envelopes').index('outbox')
+      for (const it of copies) {
+        // Only records still in the outbox are own, unacknowledged envelopes.
+        const cursor = await outbox.openCursor(IDBKeyRange.only([docId, it.seq]))
+        if (cursor) await cursor.update({ ...cursor.value, bytes: it.bytes })
+      }
+      await tx.done
+    },
     async acknowledge(docId, seq, serverSeq) {
       checkDoc(docId)
       const tx = begin(['envelopes'], 'readwrite')

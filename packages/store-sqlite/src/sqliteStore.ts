@@ -71,6 +71,7 @@ function statements(db: Database.Database) {
     // "outbox = 1" as written here lets SQLite use the partial index.
     listOutbox: db.prepare('SELECT seq, bytes FROM envelopes WHERE doc = ? AND outbox = 1 ORDER BY seq, id'),
     acknowledge: db.prepare('UPDATE envelopes SET outbox = 0, server_seq = ? WHERE doc = ? AND seq = ? AND outbox = 1'),
+    rewriteOutbox: db.prepare('UPDATE envelopes SET bytes = ? WHERE doc = ? AND seq = ? AND outbox = 1'),
     getCursor: db.prepare('SELECT cursor FROM cursors WHERE doc = ?').pluck(),
     moveCursor: db.prepare(
       'INSERT INTO cursors (doc, cursor) VALUES (?, ?) ON CONFLICT (doc) DO UPDATE SET cursor = MAX(cursor, excluded.cursor)',
@@ -99,6 +100,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     for (let i = count - from; i < ops.length; i++) q.insertOp.run(from + i, ops[i])
   })
 
+  const rewriteOutbox = db.transaction((docId: string, items: OutboxEntry[]) => {
+    for (const it of items) q.rewriteOutbox.run(it.envelope, docId, it.seq)
+  })
   const addReceived = db.transaction((docId: string, items: LocalEnvelope[], cursor: number) => {
     for (const it of items) q.insertEnvelope.run(docId, it.author, it.seq, it.serverSeq, 0, it.envelope)
     q.moveCursor.run(docId, cursor)
@@ -150,6 +154,11 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       open()
       const rows = q.listOutbox.all(docId) as { seq: number; bytes: Buffer }[]
       return rows.map((r): OutboxEntry => ({ seq: r.seq, envelope: bytesOf(r.bytes) }))
+    },
+    async rewriteOutbox(docId, items) {
+      open()
+      items.forEach((it, i) => checkBytes(it.envelope, `rewriteOutbox: envelope ${i}`))
+      rewriteOutbox.immediate(docId, items)
     },
     async acknowledge(docId, seq, serverSeq) {
       open()

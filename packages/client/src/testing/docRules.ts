@@ -99,6 +99,21 @@ export function docRules(setup: Setup): void {
       expect((await again.listEnvelopes(DOC)).map(envelopeView)).toEqual([logged(e1, 11), logged(e2, 12), logged(e3)])
     }))
 
+  it('[ST12] rewriteOutbox replaces unacknowledged own envelopes in the log and the outbox, and nothing else', () =>
+    withStore(setup, async ({ store }) => {
+      const [a, b, c] = [own(1), own(2), own(3)]
+      for (const item of [a, b, c]) await store.addLocal(DOC, item)
+      await store.addReceived(DOC, [received(PEER, 2, 7)], 7)
+      await store.acknowledge(DOC, 1, 5)
+      const b2 = { ...b, envelope: testBytes(3002, 90) }
+      const c2 = { ...c, envelope: testBytes(3003, 91) }
+      const a2 = { ...a, envelope: testBytes(3001, 92) }
+      await store.rewriteOutbox(DOC, [a2, b2, c2].map((x) => ({ seq: x.seq, envelope: x.envelope })))
+      expect((await store.listOutbox(DOC)).map(outboxView)).toEqual([b2, c2].map((x) => ({ seq: x.seq, envelope: hexOf(x.envelope) })))
+      // The acknowledged envelope and the peer's envelope with the same seq are untouched.
+      expect((await store.listEnvelopes(DOC)).map(envelopeView)).toEqual([logged(a, 5), logged(b2), logged(c2), envelopeView(received(PEER, 2, 7))])
+    }))
+
   it('[ST5] addReceived stores the items in order and moves the cursor', () =>
     withStore(setup, async ({ store }) => {
       expect(await store.getCursor(DOC)).toBe(0)
