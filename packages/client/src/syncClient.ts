@@ -421,6 +421,8 @@ export class SyncClient {
       this.setStatus('refused', new MindsyncError('E_INVALID_INPUT', 'no relay configured: pass transport and url'))
       return
     }
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.setStatus('connecting')
     const gen = ++this.generation
     try {
@@ -465,7 +467,8 @@ export class SyncClient {
     const delay = Math.random() * Math.min(max, min * 2 ** this.attempt++)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
-      void this.open()
+      // A sync or a membership change may have opened a connection meanwhile.
+      if (!this.connection && this.currentStatus !== 'connecting') void this.open()
     }, delay)
   }
 
