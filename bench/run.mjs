@@ -30,10 +30,8 @@ const waitReady = (c) =>
     c.exited.then(({ code, signal }) => reject(new Error(`child exited before it was ready (${code ?? signal})`)))
   })
 
-function execArgv(base, system, id, role) {
-  if (!profile) return base
-  return [...base, '--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles', `${system}-${id}-${role}`)}`]
-}
+// --profile: the children profile the measured window only (lib/profiler.mjs) into results/profiles/.
+const profileDir = (system, id) => (profile ? join(resultsDir, 'profiles', `${system}-${id}`) : undefined)
 
 async function runOne(step, system) {
   let server
@@ -51,11 +49,11 @@ async function runOne(step, system) {
   try {
     let url
     if (!step.noServer) {
-      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, execArgv: execArgv(['--expose-gc'], system, step.id, 'server') })
+      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, execArgv: ['--expose-gc'], profileDir: profileDir(system, step.id) })
       await waitReady(server)
       ;({ url } = await server.rpc.call('start', { system }))
     }
-    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, execArgv: execArgv(['--max-old-space-size=8192'], system, step.id, 'clients') })
+    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, execArgv: ['--max-old-space-size=8192'], profileDir: profileDir(system, step.id) })
     driver.rpc.serve({ server: ({ method, params }) => server.rpc.call(method, params) })
     await waitReady(driver)
     const timeout = new Promise((_, reject) => {

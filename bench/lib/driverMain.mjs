@@ -24,4 +24,6 @@ parent.serve({
     return true
   },
 })
+// Never outlive the run that started this process.
+process.on('disconnect', () => process.exit(0))
 process.send({ kind: 'ready' })

@@ -56,8 +56,11 @@ export function rpc(endpoint) {
 }
 
 /** Starts `script` as a child with IPC; stdout/stderr are passed through with a prefix. */
-export function spawnChild(script, { args = [], execArgv = [], label }) {
-  const child = fork(script, args, { execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+export function spawnChild(script, { args = [], execArgv = [], label, profileDir }) {
+  const env = { ...process.env }
+  if (profileDir) env.BENCH_PROFILE_DIR = profileDir
+  else delete env.BENCH_PROFILE_DIR
+  const child = fork(script, args, { execArgv, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
   const prefix = (stream, out) => {
     let rest = ''
     stream.on('data', (chunk) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rpc } from './ipc.mjs'
+import { startProfile, stopProfile } from './profiler.mjs'
 
 const modules = {
   mindsync: './servers/mindsync.mjs',
@@ -36,6 +37,7 @@ channel.serve({
     return {
       rssMB: mb(m.rss),
       heapMB: mb(m.heapUsed),
+      heapTotalMB: mb(m.heapTotal),
       externalMB: mb(m.external),
       cpuUs: cpuUs(),
       // Sockets, servers and timers the process holds open (e.g. idle HTTP keep-alive sockets).
@@ -73,6 +75,8 @@ channel.serve({
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)
     return { peakRssMB: mb(peak), peakHeapMB: mb(peakHeap), rssMB: mb(r) }
   },
+  profileStart: () => startProfile(),
+  profileStop: () => stopProfile('server'),
   async stop() {
     clearInterval(sampler)
     await server?.close()
@@ -81,4 +85,6 @@ channel.serve({
     return true
   },
 })
+// Never outlive the run that started this process.
+process.on('disconnect', () => process.exit(0))
 process.send({ kind: 'ready' })

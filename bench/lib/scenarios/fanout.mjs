@@ -5,6 +5,7 @@
 // Mode 'fixed': `rate` entries per second in total, round robin over the writers; latency
 // from write to delivery on each receiver.
 import { closeAll, cpuUs, openDevices, sleep } from '../devices.mjs'
+import { startWindow, stopWindow } from '../profiler.mjs'
 import { createTracker, quantile, writeEntry } from '../workload.mjs'
 
 export async function fanout({ system, server, n, mode, warmupMs, durationMs, inflight = 200, rate = 1000, drainMs = 60_000 }) {
@@ -66,9 +67,11 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
   const snap = async () => ({ t: performance.now(), deliveries: tracker.deliveries, written: tracker.totalWritten(), cpu: cpuUs(), server: await server('stats') })
   await sleep(Math.max(0, warmAt - performance.now()))
   const a = await snap()
+  await startWindow(server)
   await sleep(Math.max(0, endAt - performance.now()))
   const b = await snap()
   writing = false
+  await stopWindow(server)
 
   // Drain: everything written must reach every other device.
   const expected = () => tracker.totalWritten() * (n - 1)

@@ -1,6 +1,6 @@
 // Idle connections: `connections` devices, each on its own doc (mindsync: its own vault),
-// connected, synced and then left alone. The server's RSS is read after it settles and after
-// a forced GC, minus nothing: the figure is the whole process.
+// connected, synced and then left alone. The server's RSS (whole process) is read after it
+// settles and after forced GCs; rssBeforeGcMB is the figure before them.
 import * as Y from 'yjs'
 import { countingWebSocket } from '../countingSocket.mjs'
 import { closeAll, sleep } from '../devices.mjs'
@@ -26,8 +26,11 @@ export async function idle({ makeSystem, server, connections, concurrency = 25, 
   const connectMs = performance.now() - t0
   await sleep(settleMs)
   const settled = await server('stats')
+  // Two full collections a second apart: V8 hands freed pages back to the OS asynchronously.
   const gc = await server('gc')
-  await sleep(500)
+  await sleep(1000)
+  await server('gc')
+  await sleep(1000)
   const after = await server('stats')
   await closeAll(devices)
   const round = (x) => Math.round(x * 10) / 10
@@ -38,6 +41,8 @@ export async function idle({ makeSystem, server, connections, concurrency = 25, 
     baseRssMB: round(base.rssMB),
     perConnectionKB: round(((after.rssMB - base.rssMB) * 1024) / connections),
     heapMB: round(after.heapMB),
+    heapTotalMB: round(after.heapTotalMB),
+    externalMB: round(after.externalMB),
     handles: after.handles,
     baseHandles: base.handles,
     connectMs: Math.round(connectMs),

@@ -6,6 +6,7 @@
 import * as Y from 'yjs'
 import { countingWebSocket } from '../countingSocket.mjs'
 import { closeAll, cpuUs, sleep } from '../devices.mjs'
+import { startWindow, stopWindow } from '../profiler.mjs'
 import { MAP, writeEntry } from '../workload.mjs'
 
 const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i])
@@ -75,6 +76,7 @@ export async function initialSync({ system, systemName, server, entries, timeout
   const fresh = newDevice(system)
   devices.push(fresh)
   await fresh.prepare()
+  await startWindow(server)
   const cpu0 = cpuUs()
   const t0 = performance.now()
   const complete = whenComplete(fresh.ydoc, entries)
@@ -82,6 +84,7 @@ export async function initialSync({ system, systemName, server, entries, timeout
   const timer = new Promise((_, reject) => setTimeout(() => reject(new Error(`${systemName}: new device not complete after ${timeoutMs} ms`)), timeoutMs).unref())
   const t1 = await Promise.race([complete, timer])
   const clientCpuMs = (cpuUs() - cpu0) / 1000
+  await stopWindow(server)
   await connected
   const peak = await server('sampleStop')
   const after = await server('stats')

@@ -2,7 +2,8 @@ import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
 
 interface DocState {
   envelopes: LocalEnvelope[]
-  outbox: Map<number, OutboxEntry & { author: string }>
+  /** Own unacknowledged envelopes by seq, with the log entry they share (so acknowledging is O(1)). */
+  outbox: Map<number, OutboxEntry & { logged: LocalEnvelope }>
   cursor: number
 }
 
@@ -37,8 +38,9 @@ export function createMemoryStore(): LocalStore {
     },
     async addLocal(docId, item) {
       const d = doc(docId)
-      d.envelopes.push({ author: item.author, seq: item.seq, serverSeq: null, envelope: item.envelope.slice() })
-      d.outbox.set(item.seq, { author: item.author, seq: item.seq, envelope: item.envelope.slice() })
+      const logged: LocalEnvelope = { author: item.author, seq: item.seq, serverSeq: null, envelope: item.envelope.slice() }
+      d.envelopes.push(logged)
+      d.outbox.set(item.seq, { seq: item.seq, envelope: item.envelope.slice(), logged })
     },
     async addReceived(docId, items, cursor) {
       const copies = items.map((it) => ({ ...it, envelope: it.envelope.slice() }))
@@ -59,8 +61,7 @@ export function createMemoryStore(): LocalStore {
         const entry = d.outbox.get(it.seq)
         if (!entry) continue
         entry.envelope = it.envelope
-        const own = d.envelopes.find((e) => e.author === entry.author && e.seq === it.seq)
-        if (own) own.envelope = it.envelope.slice()
+        entry.logged.envelope = it.envelope.slice()
       }
     },
     async acknowledge(docId, seq, serverSeq) {
@@ -68,8 +69,7 @@ export function createMemoryStore(): LocalStore {
       const entry = d.outbox.get(seq)
       if (!entry) return
       d.outbox.delete(seq)
-      const own = d.envelopes.find((e) => e.author === entry.author && e.seq === seq)
-      if (own) own.serverSeq = serverSeq
+      entry.logged.serverSeq = serverSeq
     },
     async getCursor(docId) {
       return doc(docId).cursor
