@@ -15,12 +15,16 @@ export const INJECTED = 'INJECTED'
  * - `forged`: claims to be a member's next envelope, signed by another key (E_FORGED)
  * - `revoked`: signed by a removed device's stolen key, claiming an epoch from its removal on, sealed with its old epoch key (E_REVOKED)
  * - `backdated`: signed by a removed device's stolen key, claiming the last epoch it belonged to, sealed with that (stolen) epoch key, extending its chain
+ * - `equivocating`: like `backdated`, but in place of the removed device's last envelope (same seq, same prevHash, other content): only the comparison of the two envelopes' hashes tells them apart (E_EQUIVOCATION)
  * - `misrouted-doc`: a member's genuine envelope of another doc of the vault (E_MISROUTED)
  * - `misrouted-vault`: a member's genuine envelope of another vault (E_MISROUTED)
  */
-export type Injection = 'non-member' | 'forged' | 'revoked' | 'backdated' | 'misrouted-doc' | 'misrouted-vault'
+export type Injection = 'non-member' | 'forged' | 'revoked' | 'backdated' | 'equivocating' | 'misrouted-doc' | 'misrouted-vault'
 
-export const INJECTIONS: readonly Injection[] = ['non-member', 'forged', 'revoked', 'backdated', 'misrouted-doc', 'misrouted-vault']
+export const INJECTIONS: readonly Injection[] = ['non-member', 'forged', 'revoked', 'backdated', 'equivocating', 'misrouted-doc', 'misrouted-vault']
+
+/** Kinds that need a removed device's stolen keys. */
+const NEED_REMOVED: readonly Injection[] = ['revoked', 'backdated', 'equivocating']
 
 /** A Yjs update adding one practice session whose note is `note`. */
 export function sessionUpdate(note: string): Uint8Array {
@@ -29,11 +33,19 @@ export function sessionUpdate(note: string): Uint8Array {
   return Y.encodeStateAsUpdate(doc)
 }
 
-/** The highest own envelope a device holds for a doc: what its next envelope must follow. */
-export async function ownHead(d: TestDevice): Promise<{ seq: number; hash: Uint8Array }> {
-  let best = { seq: 0, hash: ZERO_HASH }
+/** A device's chain head for its journal doc: the highest own envelope it holds (what its next envelope must follow) and the hash that one follows. */
+export interface ChainHead {
+  seq: number
+  hash: Uint8Array
+  prevHash: Uint8Array
+}
+
+export async function ownHead(d: TestDevice): Promise<ChainHead> {
+  let best: ChainHead = { seq: 0, hash: ZERO_HASH, prevHash: ZERO_HASH }
   for (const e of await d.store.listEnvelopes(d.doc!.key)) {
-    if (e.author === d.client.deviceId && e.seq > best.seq) best = { seq: e.seq, hash: envelopeHash(decodeEnvelope(e.envelope)) }
+    if (e.author !== d.client.deviceId || e.seq <= best.seq) continue
+    const env = decodeEnvelope(e.envelope)
+    best = { seq: e.seq, hash: envelopeHash(env), prevHash: env.header.prevHash }
   }
   return best
 }
@@ -42,7 +54,7 @@ export interface ForgeContext {
   /** A current member: its vault, doc, epoch keys, and (for "genuine envelopes from elsewhere") its signer. */
   member: TestDevice
   /** A removed device whose keys were stolen, with its chain head at removal; needed for `revoked` and `backdated`. */
-  removed?: { device: TestDevice; head: { seq: number; hash: Uint8Array }; lastEpoch: number; removalEpoch: number }
+  removed?: { device: TestDevice; head: ChainHead; lastEpoch: number; removalEpoch: number }
 }
 
 /**
@@ -57,16 +69,16 @@ export class Forger {
 
   /** The kinds this context can build. */
   kinds(): Injection[] {
-    return INJECTIONS.filter((k) => this.ctx.removed || (k !== 'revoked' && k !== 'backdated'))
+    return INJECTIONS.filter((k) => this.ctx.removed || !NEED_REMOVED.includes(k))
   }
 
-  envelope(kind: Injection, memberHead: { seq: number; hash: Uint8Array }): Uint8Array | undefined {
+  envelope(kind: Injection, memberHead: ChainHead): Uint8Array | undefined {
     if (kind === 'forged') return this.make(kind, memberHead) // depends on the member's current head
     if (!this.built.has(kind)) this.built.set(kind, this.make(kind, memberHead))
     return this.built.get(kind)
   }
 
-  private make(kind: Injection, memberHead: { seq: number; hash: Uint8Array }): Uint8Array | undefined {
+  private make(kind: Injection, memberHead: ChainHead): Uint8Array | undefined {
     const { member, removed } = this.ctx
     const m = member.client.membership
     const state = m.requireState()
@@ -87,15 +99,17 @@ export class Forger {
       case 'misrouted-vault':
         return seal({ vaultId: this.otherVault, epoch: state.epoch, deviceId: member.client.identity.deviceId, seq: 1, prevHash: ZERO_HASH, key: current, signer: member.client.identity.signer })
       case 'revoked':
-      case 'backdated': {
+      case 'backdated':
+      case 'equivocating': {
         if (!removed) return undefined
         const r = removed.device.client
         const oldKey = r.membership.derivedKey(removed.lastEpoch, 'envelope')!
+        const replace = kind === 'equivocating'
         return seal({
           epoch: kind === 'revoked' ? removed.removalEpoch : removed.lastEpoch,
           deviceId: r.identity.deviceId,
-          seq: removed.head.seq + 1,
-          prevHash: removed.head.hash,
+          seq: replace ? removed.head.seq : removed.head.seq + 1,
+          prevHash: replace ? removed.head.prevHash : removed.head.hash,
           key: oldKey,
           signer: r.identity.signer,
         })

@@ -9,7 +9,7 @@ import type { Alert } from '../harness/detection.js'
 import { admit, founder, notes, write } from '../harness/devices.js'
 import type { TestDevice } from '../harness/devices.js'
 import { Forger, INJECTED, ownHead } from '../harness/forge.js'
-import type { Injection } from '../harness/forge.js'
+import type { ChainHead, Injection } from '../harness/forge.js'
 import { explainOnFailure } from './settings.js'
 
 // A malicious relay: it flips bytes, injects envelopes (a stranger's, forged,
@@ -26,15 +26,21 @@ type Step = { type: 'write'; d: number } | { type: 'sync'; d: number } | { type:
 
 export type Attack =
   | { kind: 'none' }
-  /** From `at`, envelopes of device `author` with seq in [next + offset, next + offset + length) (length 0: every later one) are kept from `victims`. */
-  | { kind: 'withhold'; at: number; author: number; victims: number[]; offset: number; length: number }
+  /**
+   * From `at`, envelopes of device `author` with seq in [next + offset, next + offset + length) (length 0: every later one) are kept from `victims`.
+   * With `primed`, right away the author writes and syncs, then the victims sync, so something surely is kept from them.
+   */
+  | { kind: 'withhold'; at: number; author: number; victims: number[]; offset: number; length: number; primed: boolean }
   /**
    * The relay's storage is copied at step `snapshotAt`; from `switchAt` on, `victims` are served from that copy.
    * With `primed`, just before the switch one device writes and the victims sync, so they surely saw more than the copy holds.
    */
   | { kind: 'rollback'; snapshotAt: number; switchAt: number; victims: number[]; primed: boolean }
-  /** At `splitAt` the storage is copied and devices `sideB` move to the copy; at `meetAt` everyone meets on side `meetOn`. With `rotate`, each side opens a new epoch while split. */
-  | { kind: 'fork'; splitAt: number; meetAt: number; sideB: number[]; meetOn: 'A' | 'B'; rotate: boolean }
+  /**
+   * At `splitAt` the storage is copied and devices `sideB` move to the copy; at `meetAt` everyone meets on side `meetOn`.
+   * With `rotate`, each side opens a new epoch while split; with `primed`, right after the split a device of each side writes and every device syncs.
+   */
+  | { kind: 'fork'; splitAt: number; meetAt: number; sideB: number[]; meetOn: 'A' | 'B'; rotate: boolean; primed: boolean }
 
 export interface Noise {
   flip: number
@@ -73,7 +79,7 @@ const subset = fc.uniqueArray(fc.nat(3), { minLength: 1, maxLength: 3 })
 const attackArb: fc.Arbitrary<Attack> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'none' as const }), weight: 1 },
   {
-    arbitrary: fc.record({ kind: fc.constant('withhold' as const), at: fc.nat(MAX_STEPS - 2), author: fc.nat(3), victims: subset, offset: fc.nat(2), length: fc.nat(3) }),
+    arbitrary: fc.record({ kind: fc.constant('withhold' as const), at: fc.nat(MAX_STEPS - 2), author: fc.nat(3), victims: subset, offset: fc.nat(2), length: fc.nat(3), primed: fc.boolean() }),
     weight: 3,
   },
   {
@@ -84,7 +90,7 @@ const attackArb: fc.Arbitrary<Attack> = fc.oneof(
   },
   {
     arbitrary: fc
-      .record({ kind: fc.constant('fork' as const), splitAt: fc.nat(MAX_STEPS - 3), gap: fc.integer({ min: 1, max: 6 }), sideB: subset, meetOn: fc.constantFrom('A' as const, 'B' as const), rotate: fc.boolean() })
+      .record({ kind: fc.constant('fork' as const), splitAt: fc.nat(MAX_STEPS - 3), gap: fc.integer({ min: 1, max: 6 }), sideB: subset, meetOn: fc.constantFrom('A' as const, 'B' as const), rotate: fc.boolean(), primed: fc.boolean() })
       .map(({ gap, ...a }) => ({ ...a, meetAt: a.splitAt + gap })),
     weight: 3,
   },
@@ -104,13 +110,27 @@ const noiseArb = (injections: fc.Arbitrary<Injection[]>): fc.Arbitrary<Noise> =>
   })
 
 /** Every injection the engine must refuse today (a backdated one from a removed device is the separate property [M2]). */
-const REFUSED: Injection[] = ['non-member', 'forged', 'revoked', 'misrouted-doc', 'misrouted-vault']
+const REFUSED: Injection[] = ['non-member', 'forged', 'revoked', 'equivocating', 'misrouted-doc', 'misrouted-vault']
+
+/**
+ * MINDSYNC_ATTACKS narrows the attacks, e.g. `none,withhold` or `fork-docs`
+ * (a fork without membership changes): none, withhold, rollback, fork, fork-docs, fork-ops.
+ */
+function chosenAttacks(): fc.Arbitrary<Attack> {
+  const wanted = process.env.MINDSYNC_ATTACKS?.split(',').map((s) => s.trim())
+  if (!wanted) return attackArb
+  const known = ['none', 'withhold', 'rollback', 'fork', 'fork-docs', 'fork-ops']
+  for (const w of wanted) if (!known.includes(w)) throw new Error(`MINDSYNC_ATTACKS: unknown attack ${w} (known: ${known.join(', ')})`)
+  return attackArb.filter(
+    (a) => wanted.includes(a.kind) || (a.kind === 'fork' && wanted.includes(a.rotate ? 'fork-ops' : 'fork-docs')),
+  )
+}
 
 export const maliciousCaseArb: fc.Arbitrary<MaliciousCase> = fc.record({
   seed: fc.integer(),
   devices: fc.integer({ min: 2, max: 4 }),
   removed: fc.boolean(),
-  attack: attackArb,
+  attack: chosenAttacks(),
   noise: noiseArb(fc.subarray(REFUSED, { minLength: 1 })),
   steps: fc.array(stepArb, { minLength: 3, maxLength: MAX_STEPS }),
 })
@@ -212,7 +232,7 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
 
   // ---- the relay turns hostile -------------------------------------------
   const kinds = c.noise.injections.filter((k) => forger.kinds().includes(k))
-  const memberHeads = new Map<string, { seq: number; hash: Uint8Array }>()
+  const memberHeads = new Map<string, ChainHead>()
   for (const d of devices) memberHeads.set(d.client.deviceId, await ownHead(d))
   adv.malice = {
     withhold: [],
@@ -229,8 +249,10 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   adv.faults = { ...adv.faults, duplicate: c.noise.duplicate, duplicateDirections: 'down', reorder: c.noise.reorder, reorderDirections: 'down', maxDelay: c.noise.maxDelay }
 
   const a = c.attack
-  const withheld: WithholdRule[] = []
   let forkSides: { a: TestDevice[]; b: TestDevice[] } | undefined
+  const rolledBack: string[] = []
+  const forkLost: string[] = []
+  let forkedOps = false
   const attackAt = async (i: number): Promise<void> => {
     if (a.kind === 'withhold' && a.at === i) {
       const author = pick(a.author)
@@ -243,9 +265,13 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
         from: next + a.offset,
         to: a.length === 0 ? Number.MAX_SAFE_INTEGER : next + a.offset + a.length - 1,
       }
-      withheld.push(rule)
       adv.malice.withhold.push(rule)
       adv.log(`attack: withhold ${author.name} seq ${rule.from}..${a.length === 0 ? '' : rule.to} from ${victims.map((v) => v.name).join(',')}`)
+      if (a.primed) {
+        for (let k = 0; k <= a.offset; k++) await writeNote(author)
+        await syncHostile(author, adv)
+        for (const v of victims) await syncHostile(v, adv)
+      }
     }
     if (a.kind === 'rollback') {
       if (a.snapshotAt === i) await adv.snapshot('old')
@@ -254,6 +280,12 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
           await writeNote(pick(a.snapshotAt))
           await syncHostile(pick(a.snapshotAt), adv)
           for (const v of ids(a.victims)) await syncHostile(v, adv)
+        }
+        // What the victims saw that the old copy lacks, as they are moved to it (a device may repair the copy afterwards by pushing its own envelopes again: the rollback happened all the same).
+        const old = adv.node('old')
+        for (const v of ids(a.victims)) {
+          const l = await lacks(old, v)
+          if (l.envelopes.length > 0 || l.extraOps > 0) rolledBack.push(`${v.name} saw ${l.envelopes.join(',')}${l.extraOps ? ` and ${l.extraOps} more ops` : ''}`)
         }
         adv.route(ids(a.victims).map((v) => v.client.deviceId), 'old')
         adv.log(`attack: roll back ${ids(a.victims).map((v) => v.name).join(',')}`)
@@ -278,8 +310,21 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
             }
           }
         }
+        if (a.primed) {
+          for (const side of [forkSides.a, forkSides.b]) await writeNote(side[side.length - 1]!)
+          for (const d of devices) await syncHostile(d, adv)
+        }
       }
       if (a.meetAt === i && forkSides) {
+        // What the devices of the other side saw that the side they meet on lacks, as they arrive.
+        const meet = adv.node(a.meetOn === 'A' ? 'main' : 'B')
+        for (const d of a.meetOn === 'A' ? forkSides.b : forkSides.a) {
+          const l = await lacks(meet, d)
+          if (l.differentOps.length > 0) forkedOps = true
+          if (l.envelopes.length > 0 || l.extraOps > 0 || l.differentOps.length > 0) {
+            forkLost.push(`${d.name} saw ${[...l.envelopes, ...(l.extraOps ? [`${l.extraOps} more ops`] : []), ...l.differentOps.map((x) => `another op ${x}`)].join(',')}`)
+          }
+        }
         adv.route(
           devices.map((d) => d.client.deviceId),
           a.meetOn === 'A' ? 'main' : 'B',
@@ -309,8 +354,9 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
     }
     for (const d of devices) memberHeads.set(d.client.deviceId, await ownHead(d))
   }
-  // Attacks scheduled past the last step still happen (a fork always meets).
-  for (let i = c.steps.length; i <= c.steps.length + 6; i++) await attackAt(i)
+  // Attacks scheduled past the last step still happen, in order (a fork always meets before the devices compare).
+  const lastEvent = a.kind === 'withhold' ? a.at : a.kind === 'rollback' ? a.switchAt : a.kind === 'fork' ? a.meetAt : 0
+  for (let i = c.steps.length; i <= lastEvent; i++) await attackAt(i)
 
   // ---- devices can compare: checkpoints pass, every device syncs and checkpoints twice ----
   // The relay goes on hiding what it hid (and serving rolled-back or forked devices as before), nothing more.
@@ -318,11 +364,12 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   const withheldBefore = new Set(adv.stats.withheld)
   adv.malice = { ...adv.malice, hideCheckpoints: false, flip: 0, inject: 0, replay: 0, replayUp: 0 }
   adv.faults = { ...adv.faults, duplicate: 0, reorder: false, maxDelay: 0 }
+  // (A checkpoint sealed while offline leaves with the next sync: seal, then sync.)
   for (let round = 0; round < 2; round++) {
     for (const d of devices) {
       adv.log(`final ${round} ${d.name}`)
-      await syncHostile(d, adv)
       await checkpointHostile(d, adv)
+      await syncHostile(d, adv)
     }
   }
 
@@ -361,42 +408,20 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
     }
   }
 
-  if (a.kind === 'rollback' && adv.nodeNames().includes('old')) {
-    const old = adv.node('old')
-    const behind: string[] = []
-    for (const v of ids(a.victims)) {
-      if (adv.nodeOf(v.client.deviceId) !== old) continue
-      const l = await lacks(old, v)
-      if (l.envelopes.length > 0 || l.extraOps > 0) behind.push(`${v.name} saw ${l.envelopes.join(',')}${l.extraOps ? ` and ${l.extraOps} more ops` : ''}`)
-    }
-    if (behind.length > 0) {
-      effectiveAttacks.rollback++
-      expect(raised('rollback'), `rollback took effect (${behind.join('; ')}) but no device raised 'rollback'; alerts: ${shownAlerts()}`).toBe(true)
-    }
+  if (rolledBack.length > 0) {
+    effectiveAttacks.rollback++
+    expect(raised('rollback'), `rollback took effect (${rolledBack.join('; ')}) but no device raised 'rollback'; alerts: ${shownAlerts()}`).toBe(true)
   }
 
-  if (a.kind === 'fork' && forkSides) {
-    const meet = adv.node(a.meetOn === 'A' ? 'main' : 'B')
-    const away = a.meetOn === 'A' ? forkSides.b : forkSides.a
-    const lost: string[] = []
-    let opsForked = false
-    for (const d of away) {
-      const l = await lacks(meet, d)
-      if (l.differentOps.length > 0) opsForked = true
-      if (l.envelopes.length > 0 || l.extraOps > 0 || l.differentOps.length > 0) {
-        lost.push(`${d.name} saw ${[...l.envelopes, ...(l.extraOps ? [`${l.extraOps} more ops`] : []), ...l.differentOps.map((i) => `another op ${i}`)].join(',')}`)
-      }
-    }
-    if (lost.length > 0) {
-      effectiveAttacks.fork++
-      if (opsForked) {
-        effectiveAttacks.forkOps++
-        expect(raised('fork'), `the membership log forked (${lost.join('; ')}) but no device raised 'fork'; alerts: ${shownAlerts()}`).toBe(true)
-      } else {
-        // Per-author chains cannot diverge while authors are honest: a doc fork that meets on one
-        // side shows the other side's devices a relay without what it acknowledged to them.
-        expect(raised('fork', 'rollback'), `the relay forked (${lost.join('; ')}) but no device raised 'fork' or 'rollback'; alerts: ${shownAlerts()}`).toBe(true)
-      }
+  if (forkLost.length > 0) {
+    effectiveAttacks.fork++
+    if (forkedOps) {
+      effectiveAttacks.forkOps++
+      expect(raised('fork'), `the membership log forked (${forkLost.join('; ')}) but no device raised 'fork'; alerts: ${shownAlerts()}`).toBe(true)
+    } else {
+      // Per-author chains cannot diverge while authors are honest: a doc fork that meets on one
+      // side shows the other side's devices a relay without what it acknowledged to them.
+      expect(raised('fork', 'rollback'), `the relay forked (${forkLost.join('; ')}) but no device raised 'fork' or 'rollback'; alerts: ${shownAlerts()}`).toBe(true)
     }
   }
 

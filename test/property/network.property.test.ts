@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { Adversary } from '../harness/adversary.js'
 import { admit, founder, notes, write } from '../harness/devices.js'
 import { networkCaseArb, runNetworkCase } from './networkCase.js'
-import { propertySettings } from './settings.js'
+import { propertySettings, propertyTimeout } from './settings.js'
 
 describe('convergence over an unreliable but honest network', () => {
   it('[N1] drop, delay, duplicate, reorder, disconnect, relay restart on 2–4 devices: once healed, every device shows every note exactly once', async () => {
@@ -11,7 +11,7 @@ describe('convergence over an unreliable but honest network', () => {
       fc.asyncProperty(networkCaseArb, (c) => runNetworkCase(c)),
       { ...propertySettings(200), timeout: 60_000 },
     )
-  }, 600_000)
+  }, propertyTimeout(200, 2_000))
 })
 
 describe('counterexamples of [N1], kept as named regressions', () => {

@@ -14,6 +14,11 @@ export function propertySettings(defaultRuns: number): { numRuns: number; seed?:
   }
 }
 
+/** A vitest time limit for a property test that grows with MINDSYNC_PROPERTY_RUNS (so a long run is not cut short). */
+export function propertyTimeout(defaultRuns: number, perCaseMs: number): number {
+  return Math.max(600_000, Number(process.env.MINDSYNC_PROPERTY_RUNS ?? defaultRuns) * perCaseMs)
+}
+
 /**
  * Runs a case; when it fails and MINDSYNC_PROPERTY_TRACE is set, prints what
  * the adversary did (with =frames, every frame), device ids replaced by names.
