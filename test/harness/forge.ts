@@ -1,4 +1,3 @@
-import { toHex } from '@mindsync/crypto'
 import { generateIdentity } from '@mindsync/client'
 import { EnvelopeKind, ZERO_HASH, decodeEnvelope, docIdOf, envelopeHash, newVaultId, sealEnvelope } from '@mindsync/protocol'
 import type { Signer } from '@mindsync/crypto'
@@ -116,9 +115,4 @@ export class Forger {
       }
     }
   }
-}
-
-/** Hex id of an envelope's author (for logs). */
-export function authorOf(envelope: Uint8Array): string {
-  return toHex(decodeEnvelope(envelope).header.deviceId)
 }

@@ -67,7 +67,9 @@ const results = []
 for (const n of names) {
   const started = Date.now()
   // No per-test time limit: a long run takes as long as it takes (each case still has fast-check's own timeout).
-  const r = spawnSync(process.execPath, [vitest, 'run', FILES[n], '--testTimeout=0', ...(opts.test ? ['-t', opts.test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')] : [])], { cwd: root, env, stdio: 'inherit' })
+  // vitest.config.ts leaves the malicious-relay file out unless MINDSYNC_ADVERSARY=1 (and then runs only it).
+  const runEnv = { ...env, MINDSYNC_ADVERSARY: n === 'malicious' ? '1' : '' }
+  const r = spawnSync(process.execPath, [vitest, 'run', FILES[n], '--testTimeout=0', ...(opts.test ? ['-t', opts.test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')] : [])], { cwd: root, env: runEnv, stdio: 'inherit' })
   results.push({ name: n, ok: r.status === 0, seconds: ((Date.now() - started) / 1000).toFixed(1) })
 }
 console.log('\nsummary (seed ' + opts.seed + ', ' + opts.runs + ' cases each):')

@@ -103,6 +103,6 @@ const counterexamples: { name: string; c: MaliciousCase }[] = [
   },
 ]
 
-describe('counterexamples of [M1], kept as named regressions', () => {
+describe('counterexamples found by the malicious-relay property, kept as named regressions', () => {
   for (const { name, c } of counterexamples) it(name, () => runMaliciousCase(c), 30_000)
 })

@@ -14,7 +14,7 @@ describe('convergence over an unreliable but honest network', () => {
   }, propertyTimeout(200, 2_000))
 })
 
-describe('counterexamples of [N1], kept as named regressions', () => {
+describe('counterexamples found by the honest-network property, kept as named regressions', () => {
   it('[N1-r1] a reconnection timer that fires after a sync opened a fresh connection does not leave the device unsubscribed (seed -1255232482)', async () => {
     // The connection of a device kept online breaks; before its reconnection
     // timer fires, a sync opens a connection of its own. The timer must not

@@ -61,7 +61,7 @@ export const networkCaseArb: fc.Arbitrary<NetworkCase> = fc.record({
   seed: fc.integer(),
   devices: fc.integer({ min: 2, max: 4 }),
   faults: faultsArb,
-  steps: fc.array(stepArb, { minLength: 3, maxLength: 14 }),
+  steps: fc.array(stepArb, { minLength: 3, maxLength: 20 }),
 })
 
 // Reconnect at once (a random backoff would make runs harder to replay).

@@ -67,6 +67,8 @@ export class DocSync {
   private ackedMax = 0
   private lastCheckpoint = ''
   private readonly rejectedAt = new Set<number>()
+  /** The lowest own seq sealed again after a removal (see resealFrom). */
+  private resealedFrom: number | undefined
   private readonly integrity: IntegrityCheck
   caughtUp = false
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -163,9 +165,9 @@ export class DocSync {
   /** Called once the connection is ready: subscribe from the cursor and resend the outbox. */
   async connected(): Promise<void> {
     this.caughtUp = false
+    this.resealedFrom = undefined
     this.integrity.reset()
     await this.flush()
-    await this.resealStale()
     this.ctx.send({ type: 'subscribe', docId: this.docId, cursor: this.cursor })
     for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
   }
@@ -345,42 +347,44 @@ export class DocSync {
       return
     }
     if (code === 'E_STALE_EPOCH') {
-      // A removal happened while this envelope was on its way: seal the outbox again and resend it.
-      void this.resealStale().then(async () => {
-        for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
-      })
+      if (this.resealedFrom === undefined || seq < this.resealedFrom) void this.resealFrom(seq)
       return
     }
+    // The envelopes after one being sealed again are refused until it arrives: expected, not news.
+    if (code === 'E_CHAIN' && this.resealedFrom !== undefined && seq > this.resealedFrom) return
     this.ctx.rejected({ doc: this.name, origin: 'relay', code: (code || 'E_FORBIDDEN') as ErrorCode, message: `relay refused envelope ${seq}: ${message}`, seq })
   }
 
   /**
    * Changes sealed while this device did not yet know of a removal are under
-   * an epoch the removed device can read: seal them again under the current
-   * epoch before they leave (same seqs, a new chain from the first one).
+   * an epoch the removed device can read, and the relay refuses them
+   * (E_STALE_EPOCH) without storing them: seal them again under the current
+   * epoch, from the refused seq on (the relay stores nothing after a refused
+   * seq either), and send them again.
    */
-  private resealStale(): Promise<void> {
+  private resealFrom(seq: number): Promise<void> {
+    this.resealedFrom = seq
     this.writes = this.writes.then(async () => {
       const { membership, identity } = this.ctx
       const state = membership.state
       const key = state && membership.derivedKey(state.epoch, 'envelope')
       if (!state || !key) return
-      const outbox = await this.ctx.store.listOutbox(this.key)
-      const first = outbox.findIndex((o) => decodeEnvelope(o.envelope).header.epoch < state.sealFrom)
-      if (first < 0) return
-      let prevHash = this.chains.at(identity.id, (outbox[first] as { seq: number }).seq - 1)?.hash ?? ZERO_HASH
-      const rewritten = outbox.slice(first).map((o) => {
+      const outbox = (await this.ctx.store.listOutbox(this.key)).filter((o) => o.seq >= seq)
+      let prevHash = this.chains.at(identity.id, seq - 1)?.hash ?? ZERO_HASH
+      const rewritten = outbox.map((o) => {
         const old = decodeEnvelope(o.envelope)
         const oldKey = membership.derivedKey(old.header.epoch, 'envelope')
-        if (!oldKey) throw new MindsyncError('E_UNKNOWN_EPOCH', `no key to reseal own envelope ${o.seq}`)
+        if (!oldKey) throw new MindsyncError('E_UNKNOWN_EPOCH', `no key to seal own envelope ${o.seq} again`)
         const env = sealEnvelope({ ...old.header, epoch: state.epoch, prevHash, key, signer: identity.signer, plaintext: openEnvelope(old, oldKey) })
         const hash = envelopeHash(env)
         this.chains.add(identity.id, o.seq, prevHash, hash)
         prevHash = hash
         return { seq: o.seq, envelope: env.bytes }
       })
+      if (rewritten.length === 0) return
       await this.ctx.store.rewriteOutbox(this.key, rewritten)
       if ((rewritten[rewritten.length - 1] as { seq: number }).seq === this.mySeq) this.myHash = prevHash
+      for (const r of rewritten) this.ctx.send({ type: 'push', envelope: r.envelope })
     })
     return this.writes
   }

@@ -22,7 +22,7 @@ export type PushVerdict =
   | { kind: 'accept'; item: PendingPush }
   | { kind: 'stored'; serverSeq: number }
   | { kind: 'pending'; item: PendingPush }
-  | { kind: 'reject'; code: 'E_CHAIN' | 'E_EQUIVOCATION'; message: string }
+  | { kind: 'reject'; code: 'E_CHAIN' | 'E_EQUIVOCATION' | 'E_STALE_EPOCH'; message: string }
 
 interface ChainHead {
   seq: number
@@ -38,7 +38,8 @@ interface ChainHead {
  * is stored), so a burst of pushes in one turn needs one storage read.
  */
 export interface Chains {
-  admit(env: Envelope, pusher: Connection): Promise<PushVerdict>
+  /** `stale`: why a new envelope must be refused although its place in the chain is right (a resend of a stored one is still acknowledged). */
+  admit(env: Envelope, pusher: Connection, stale?: string): Promise<PushVerdict>
   /** The item is stored: it no longer counts as pending. */
   stored(item: PendingPush): void
   /** The items could not be stored: forget their chains' heads (they are reloaded from storage). */
@@ -87,7 +88,7 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
   }
 
   return {
-    async admit(env, pusher) {
+    async admit(env, pusher, stale) {
       const h = env.header
       const docKey = `${toHex(h.vaultId)}:${toHex(h.docId)}`
       const key = `${docKey}:${toHex(h.deviceId)}`
@@ -99,6 +100,7 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
       if (!sameBytes(h.prevHash, head.hash)) {
         return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1} with prevHash naming seq ${head.seq}` }
       }
+      if (stale !== undefined) return { kind: 'reject', code: 'E_STALE_EPOCH', message: stale }
       head.seq = h.seq
       head.hash = envelopeHash(env)
       head.pending++

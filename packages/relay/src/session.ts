@@ -127,11 +127,9 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
       return close(CloseCode.forbidden, 'push: this device has no write scope')
     }
     if (h.epoch > m.view.state.epoch) return reject('E_UNKNOWN_EPOCH', `epoch ${h.epoch} is ahead of the vault's epoch ${m.view.state.epoch}`, h.docId, h.seq)
-    // A removed device holds every key before the epoch its removal opened.
-    if (h.epoch < m.view.state.sealFrom) {
-      return reject('E_STALE_EPOCH', `epoch ${h.epoch} was closed by a device removal; seal under epoch ${m.view.state.epoch}`, h.docId, h.seq)
-    }
-    const verdict = await deps.chains.admit(env, session)
+    // A removed device holds every key before the epoch its removal opened: nothing new is stored under one.
+    const stale = h.epoch < m.view.state.sealFrom ? `epoch ${h.epoch} was closed by a device removal; seal under epoch ${m.view.state.epoch}` : undefined
+    const verdict = await deps.chains.admit(env, session, stale)
     if (!open) return
     switch (verdict.kind) {
       case 'accept':
