@@ -65,6 +65,8 @@ export class DocSync {
   private cursor = 0
   /** Highest own seq the relay acknowledged: a relay that later lacks it rolled back. */
   private ackedMax = 0
+  /** Highest serverSeq the relay gave an own envelope: its log cannot end before it. */
+  private ackedServerMax = 0
   private lastCheckpoint = ''
   private readonly rejectedAt = new Set<number>()
   /** The lowest own seq sealed again after a removal (see resealFrom). */
@@ -99,7 +101,10 @@ export class DocSync {
         this.mySeq = item.seq
         this.myHash = hash
       }
-      if (item.author === this.ctx.identity.id && item.serverSeq !== null) this.ackedMax = Math.max(this.ackedMax, item.seq)
+      if (item.author === this.ctx.identity.id && item.serverSeq !== null) {
+        this.ackedMax = Math.max(this.ackedMax, item.seq)
+        this.ackedServerMax = Math.max(this.ackedServerMax, item.serverSeq)
+      }
       const key = this.ctx.membership.derivedKey(env.header.epoch, 'envelope')
       if (key && env.header.kind === EnvelopeKind.update) updates.push(openEnvelope(env, key))
     }
@@ -191,6 +196,7 @@ export class DocSync {
       await this.ctx.store.acknowledge(this.key, seq, serverSeq)
       this.outbox.delete(seq)
       this.ackedMax = Math.max(this.ackedMax, seq)
+      this.ackedServerMax = Math.max(this.ackedServerMax, serverSeq)
       this.ctx.changed()
     })
     return this.writes
@@ -198,12 +204,13 @@ export class DocSync {
 
   caughtUpTo(head: number): Promise<void> {
     this.reads = this.reads.then(() => {
-      if (head < this.cursor) {
+      const seen = Math.max(this.cursor, this.ackedServerMax)
+      if (head < seen) {
         this.ctx.alert({
           kind: 'rollback',
           doc: this.name,
-          message: `the relay's log for this doc ends at ${head}, but this device already received up to ${this.cursor}: it serves an older state`,
-          evidence: { relayHead: head, deviceCursor: this.cursor },
+          message: `the relay's log for this doc ends at ${head}, but this device already saw it reach ${seen}: it serves an older state`,
+          evidence: { relayHead: head, deviceCursor: this.cursor, acknowledgedUpTo: this.ackedServerMax },
         })
       }
       this.caughtUp = true
@@ -236,7 +243,7 @@ export class DocSync {
    * author's chain head) when it changed since the last one. Read-only
    * devices cannot write, so they only compare others' checkpoints.
    */
-  async checkpoint(): Promise<boolean> {
+  async checkpoint(force = false): Promise<boolean> {
     const self = this.ctx.membership.self()
     const state = this.ctx.membership.state
     if (!self || !state || !hasScope(self, Scope.write)) return false
@@ -247,7 +254,7 @@ export class DocSync {
     const body = encodeCheckpoint({ ops: { index: state.index, hash: state.hash }, heads: heads.map((h) => ({ author: h.author, seq: h.seq, hash: h.hash })) })
     // What it states, without the writer's own checkpoints moving its head.
     const digest = toHex(encodeCheckpoint({ ops: { index: state.index, hash: state.hash }, heads: heads.filter((h) => toHex(h.author) !== this.ctx.identity.id) }))
-    if (digest === this.lastCheckpoint) return false
+    if (digest === this.lastCheckpoint && !force) return false
     this.lastCheckpoint = digest
     this.writes = this.writes.then(() => this.sealKind(EnvelopeKind.checkpoint, body))
     await this.writes

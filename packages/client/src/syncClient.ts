@@ -330,7 +330,7 @@ export class SyncClient {
     try {
       await this.waitSettled(timeoutMs, errors)
       // A checkpoint of what this sync saw, for the other devices to compare.
-      if (await this.checkpoint()) await this.waitSettled(timeoutMs, errors)
+      if (await this.checkpoint({ onlyIfChanged: true })) await this.waitSettled(timeoutMs, errors)
       await this.rotateIfDue()
     } finally {
       offRejected()
@@ -341,10 +341,14 @@ export class SyncClient {
     return { docs: this.docs.size, pending: 0, gaps }
   }
 
-  /** Seals a checkpoint in every doc whose view changed since the last one; true when any was written. */
-  async checkpoint(): Promise<boolean> {
+  /**
+   * Seals a checkpoint of what this device has seen in every bound doc (a
+   * sync does this when its view changed). Called directly it always seals a
+   * new one, so a checkpoint a relay hid is stated again. True when any was written.
+   */
+  async checkpoint(options: { onlyIfChanged?: boolean } = {}): Promise<boolean> {
     let wrote = false
-    for (const d of this.docs.values()) wrote = (await d.checkpoint()) || wrote
+    for (const d of this.docs.values()) wrote = (await d.checkpoint(!options.onlyIfChanged)) || wrote
     return wrote
   }
 
@@ -534,7 +538,8 @@ export class SyncClient {
         this.inOrder(() => this.docs.get(toHex(m.docId))?.fetched(toHex(m.deviceId), m.from, m.to, m.count))
         break
       case 'ack':
-        void this.docs.get(toHex(m.docId))?.acknowledged(m.seq, m.serverSeq).catch((e) => this.fail(e))
+        // In order with envelopes and caughtUp: a rollback check compares heads with acknowledged serverSeqs.
+        this.inOrder(() => this.docs.get(toHex(m.docId))?.acknowledged(m.seq, m.serverSeq))
         break
       case 'reject':
         this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq)
