@@ -19,7 +19,4 @@ const r = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)],
 // without it (packages/store-idb/src/browser.test.ts): say so last, where it is seen.
 const chromium = process.env.MINDSYNC_CHROMIUM || '/usr/bin/chromium'
 if (!existsSync(chromium)) console.log(`\nnote: browser suite not run: Chromium not installed (apt-get install chromium); looked for ${chromium}`)
-if (process.env.MINDSYNC_ADVERSARY !== '1') {
-  console.log('note: malicious-relay properties not run: they expose detection gaps still open (issue 4); run `npm run test:adversary`')
-}
 process.exit(r.status ?? 1)

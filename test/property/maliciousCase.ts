@@ -146,7 +146,7 @@ export const backdateCaseArb: fc.Arbitrary<MaliciousCase> = fc.record({
 })
 
 /** How often each attack took effect over a run (printed after the property; a property whose attacks never land proves nothing). */
-export const effectiveAttacks = { withhold: 0, rollback: 0, fork: 0, forkOps: 0, injectedItems: 0, flippedItems: 0, cases: 0 }
+export const effectiveAttacks = { withhold: 0, rollback: 0, fork: 0, forkOps: 0, equivocation: 0, injectedItems: 0, flippedItems: 0, cases: 0 }
 
 const SYNC_TIMEOUT_MS = 3_000
 
@@ -234,13 +234,18 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   const kinds = c.noise.injections.filter((k) => forger.kinds().includes(k))
   const memberHeads = new Map<string, ChainHead>()
   for (const d of devices) memberHeads.set(d.client.deviceId, await ownHead(d))
+  // Refusals of received envelopes, by device: an equivocation among them must also be raised as an alert.
+  const refusals: string[] = []
+  for (const d of all) d.client.on('rejected', (r) => r.origin === 'received' && refusals.push(`${d.name}:${r.code}:${r.message.slice(0, 80)}`))
   adv.malice = {
     withhold: [],
     hideCheckpoints: c.noise.hideCheckpoints,
     flip: c.noise.flip,
     inject: kinds.length > 0 ? c.noise.inject : 0,
     injector: ({ rng }) => {
-      const env = forger.envelope(rng.pick(kinds), memberHeads.get(devices[0]!.client.deviceId)!)
+      const kind = rng.pick(kinds)
+      const env = forger.envelope(kind, memberHeads.get(devices[0]!.client.deviceId)!)
+      if (env) adv.log(`inject ${kind}`)
       return env ? [env] : []
     },
     replay: c.noise.replay,
@@ -406,6 +411,12 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
       effectiveAttacks.withhold++
       expect(raised('withheld'), `withholding took effect (${missing.join(', ')}) but no device raised 'withheld'; alerts: ${shownAlerts()}`).toBe(true)
     }
+  }
+
+  if (refusals.some((r) => r.includes(':E_EQUIVOCATION:'))) {
+    // Two envelopes signed by one author with one seq are evidence, whichever arrived first.
+    effectiveAttacks.equivocation++
+    expect(raised('equivocation'), `a device refused an equivocating envelope but raised no 'equivocation'; alerts: ${shownAlerts()}; refusals: ${refusals.join(' | ')}`).toBe(true)
   }
 
   if (rolledBack.length > 0) {

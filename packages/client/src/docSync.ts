@@ -68,7 +68,7 @@ export class DocSync {
   /** Highest serverSeq the relay gave an own envelope: its log cannot end before it. */
   private ackedServerMax = 0
   private lastCheckpoint = ''
-  private readonly rejectedAt = new Set<number>()
+  private readonly rejectedAt = new Set<string>()
   /** The lowest own seq sealed again after a removal (see resealFrom). */
   private resealedFrom: number | undefined
   private readonly integrity: IntegrityCheck
@@ -276,9 +276,14 @@ export class DocSync {
       const result = this.check(item)
       if (result === 'duplicate') continue
       if ('code' in result) {
-        // The same bad envelope served again (a repair fetch) is not news.
-        if (!this.rejectedAt.has(item.serverSeq)) this.ctx.rejected({ doc: this.name, origin: 'received', serverSeq: item.serverSeq, ...result })
-        this.rejectedAt.add(item.serverSeq)
+        // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
+        const seen = `${item.serverSeq}:${toHex(item.envelope.subarray(-16))}`
+        if (!this.rejectedAt.has(seen)) {
+          this.ctx.rejected({ doc: this.name, origin: 'received', serverSeq: item.serverSeq, ...result })
+          // Signed by its author (the signature verified before the chain was checked): evidence to keep.
+          if (result.code === 'E_EQUIVOCATION') this.ctx.alert({ kind: 'equivocation', doc: this.name, author: result.author, message: result.message, evidence: { seq: result.seq, serverSeq: item.serverSeq, envelope: toHex(item.envelope) } })
+        }
+        this.rejectedAt.add(seen)
         continue
       }
       const { env, hash, plaintext } = result
@@ -326,6 +331,11 @@ export class DocSync {
     if (!hasScope(member, Scope.write)) return { code: 'E_SCOPE', message: `author ${author} may only read`, ...where }
     if (!verifyEnvelope(env, member.signPub)) return { code: 'E_FORGED', message: `signature of ${author} seq ${h.seq} does not verify: modified or forged`, ...where }
     const hash = envelopeHash(env)
+    const last = member.removedIndex === undefined ? undefined : membership.removalHeads(h.deviceId)?.[this.key]
+    if (last && h.seq > last[0]) return { code: 'E_REVOKED', message: `author ${author} was removed after its envelope ${last[0]}; seq ${h.seq} came later`, ...where }
+    if (last && h.seq === last[0] && toHex(hash) !== last[1]) {
+      return { code: 'E_EQUIVOCATION', message: `envelope ${h.seq} of removed author ${author} is not the one its removal recorded`, ...where }
+    }
     const verdict = this.chains.check(author, h.seq, h.prevHash, hash)
     if (!verdict.ok) return { code: verdict.code, message: verdict.message, ...where }
     if (verdict.duplicate) return 'duplicate'
@@ -338,6 +348,11 @@ export class DocSync {
       if (isMindsyncError(e)) return { code: e.code, message: e.message, ...where }
       throw e
     }
+  }
+
+  /** The highest envelope of an author this device holds (seq 0 when none). */
+  lastEnvelopeOf(author: string): { seq: number; hash: Uint8Array } {
+    return this.chains.head(author)
   }
 
   /** The relay refused one of this device's envelopes. */

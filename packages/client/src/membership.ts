@@ -23,6 +23,19 @@ import type { DeviceIdentity } from './identity.js'
 import { pairingProof } from './pairing.js'
 import type { PairingOffer } from './pairing.js'
 
+/** Per hex doc id, a removed device's last envelope: [seq, hex hash] ([0, ''] when it wrote none). */
+export type RemovalHeads = Record<string, [number, string]>
+
+function parseHeads(value: unknown): RemovalHeads | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const out: RemovalHeads = {}
+  for (const [doc, head] of Object.entries(value)) {
+    if (!Array.isArray(head) || !Number.isSafeInteger(head[0]) || typeof head[1] !== 'string') return undefined
+    out[doc] = [head[0] as number, head[1] as string]
+  }
+  return out
+}
+
 /** The verified membership log as this device sees it, with the epoch keys its lockboxes opened. */
 export class Membership {
   readonly ops: MembershipOp[] = []
@@ -31,6 +44,7 @@ export class Membership {
   readonly keys = new Map<number, Uint8Array>()
   private readonly names = new Map<string, string>()
   private readonly derived = new Map<string, Uint8Array>()
+  private readonly heads = new Map<number, RemovalHeads | undefined>()
 
   constructor(
     private readonly identity: DeviceIdentity,
@@ -79,6 +93,29 @@ export class Membership {
       // A name that does not open is shown as unnamed; the op itself is verified.
     }
     return this.names.get(hex)
+  }
+
+  /**
+   * The last envelope per doc (hex doc id) of a removed device, as its removal
+   * recorded them; undefined when the device is not removed or its removal
+   * recorded none (then only the epoch rule applies).
+   */
+  removalHeads(deviceId: Uint8Array): RemovalHeads | undefined {
+    const index = this.member(deviceId)?.removedIndex
+    if (index === undefined) return undefined
+    if (this.heads.has(index)) return this.heads.get(index)
+    const op = this.ops[index]
+    const key = op && op.meta.length > 0 && this.derivedKey(op.epoch, 'meta')
+    let heads: RemovalHeads | undefined
+    if (op && key) {
+      try {
+        heads = parseHeads((openMeta(key, op.meta) as { heads?: unknown }).heads)
+      } catch {
+        heads = undefined // signed by an admin but unreadable: only the epoch rule applies
+      }
+    }
+    this.heads.set(index, heads)
+    return heads
   }
 
   /** A key derived from an epoch key for one purpose, cached. */
@@ -135,8 +172,13 @@ export class Membership {
     })
   }
 
-  /** An op that opens a new epoch (a removal or a rotation): a fresh key sealed to every device that stays. */
-  newEpochOp(time: number, target?: Uint8Array): MembershipOp {
+  /**
+   * An op that opens a new epoch (a removal or a rotation): a fresh key sealed
+   * to every device that stays. A removal records, sealed under the new key,
+   * the removed device's last envelope per doc (`heads`): devices refuse any
+   * later envelope of it, so its stolen keys cannot add backdated writes.
+   */
+  newEpochOp(time: number, target?: Uint8Array, heads?: RemovalHeads): MembershipOp {
     const state = this.requireState()
     const epoch = state.epoch + 1
     const key = randomBytes(32)
@@ -150,7 +192,7 @@ export class Membership {
       scopes: 0,
       target: target ?? new Uint8Array(0),
       lockboxes: keep.map((m) => ({ deviceId: m.deviceId, box: sealLockbox(m.dhPub, new Map([[epoch, key]]), state.vaultId, epoch) })),
-      meta: new Uint8Array(0),
+      meta: target && heads ? sealMeta(deriveKey(key, 'meta'), { heads }) : new Uint8Array(0),
     })
   }
 

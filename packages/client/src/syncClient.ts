@@ -1,5 +1,5 @@
 import { toHex } from '@mindsync/crypto'
-import { CloseCode, MindsyncError, Scope, authMessage, decodeEnvelope, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError } from '@mindsync/protocol'
+import { CloseCode, MindsyncError, Scope, authMessage, decodeEnvelope, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError, opHash } from '@mindsync/protocol'
 import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage } from '@mindsync/protocol'
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
@@ -13,6 +13,7 @@ import { decodeIdentity, encodeIdentity, generateIdentity, isWrapped, unwrapIden
 import type { DeviceIdentity } from './identity.js'
 import type { LocalStore } from './localStore.js'
 import { Membership, genesisOp } from './membership.js'
+import type { RemovalHeads } from './membership.js'
 import { encodePairingCode, newPairingSecret } from './pairing.js'
 import * as admin from './vaultAdmin.js'
 import type { Connection, Transport } from './transport.js'
@@ -225,6 +226,15 @@ export class SyncClient {
       now: this.now,
       proposeOp: (build) => this.proposeOp(build),
       withConnection: (fn) => this.withConnection(fn),
+      lastEnvelopes: async (deviceId) => {
+        await this.waitSettled(30_000, [])
+        const heads: RemovalHeads = {}
+        for (const d of this.docs.values()) {
+          const h = d.lastEnvelopeOf(toHex(deviceId))
+          heads[d.key] = [h.seq, h.seq === 0 ? '' : toHex(h.hash)]
+        }
+        return heads
+      },
     }
   }
 
@@ -251,10 +261,7 @@ export class SyncClient {
       batchMs: this.options.batchMs ?? 5,
       send: (m) => this.send(m),
       rejected: (r) => this.events.emit('rejected', r),
-      alert: (a) => {
-        const alert = { ...a, at: this.now() }
-        if (this.alertLog.add(alert)) this.events.emit('alert', alert)
-      },
+      alert: (a) => this.raise(a),
       changed: () => this.checkSynced(),
     })
     await sync.load()
@@ -350,6 +357,11 @@ export class SyncClient {
     let wrote = false
     for (const d of this.docs.values()) wrote = (await d.checkpoint(!options.onlyIfChanged)) || wrote
     return wrote
+  }
+
+  private raise(a: Omit<Alert, 'at'>): void {
+    const alert = { ...a, at: this.now() }
+    if (this.alertLog.add(alert)) this.events.emit('alert', alert)
   }
 
   /** Alerts this device raised about the relay (withheld, rollback, fork, equivocation), oldest first. */
@@ -461,7 +473,8 @@ export class SyncClient {
       return
     }
     this.attempt = 0
-    this.send({ type: 'hello', opsFrom: this.membership.length }, true)
+    // From the last op this device holds, so a relay showing another op at that index is caught.
+    this.send({ type: 'hello', opsFrom: Math.max(0, this.membership.length - 1) }, true)
   }
 
   private scheduleRetry(): void {
@@ -589,8 +602,11 @@ export class SyncClient {
       const index = from + i
       const bytes = ops[i] as Uint8Array
       if (index < start) {
-        if (toHex(this.membership.ops[index]!.bytes) !== toHex(bytes)) {
-          throw new MindsyncError('E_CHAIN', `relay shows a different membership op at index ${index} than this device holds (fork)`)
+        const ours = this.membership.ops[index]!
+        if (toHex(ours.bytes) !== toHex(bytes)) {
+          const message = `the relay shows a different membership op ${index} than the one this device holds`
+          this.raise({ kind: 'fork', message, evidence: { index, ours: toHex(opHash(ours)), theirs: opHashOf(bytes) } })
+          throw new MindsyncError('E_CHAIN', message)
         }
         continue
       }
@@ -606,6 +622,14 @@ export class SyncClient {
     }
     if (this.ready) return
     const relayHead = from + ops.length
+    if (relayHead < this.membership.length && (this.membership.length > 1 || (await this.options.store.getMeta(OPS_CONFIRMED)))) {
+      // Only a new vault's genesis is made offline: every other op this device holds came from the relay.
+      this.raise({
+        kind: 'rollback',
+        message: `the relay's membership log ends at op ${relayHead} but it already showed this device ${this.membership.length} ops`,
+        evidence: { relayHas: relayHead, deviceHas: this.membership.length },
+      })
+    }
     for (let i = relayHead; i < this.membership.length; i++) {
       // Ops made offline (a new vault's genesis): the relay must accept each before anything else is sent.
       const result = this.opResults.wait()
@@ -614,6 +638,7 @@ export class SyncClient {
       if (r.code !== '') throw new MindsyncError(r.code as ErrorCode, `relay refused membership op ${i}: ${r.message}`)
     }
     if (!this.membership.self()) throw new MindsyncError('E_NOT_MEMBER', 'the relay admitted this device but the membership log does not include it')
+    if (relayHead < this.membership.length) await this.options.store.setMeta(OPS_CONFIRMED, new Uint8Array([1]))
     this.ready = true
     this.setStatus('online')
     for (const d of this.docs.values()) await d.connected()
@@ -682,6 +707,17 @@ export class SyncClient {
     for (const d of this.docs.values()) d.destroy()
     for (const p of this.presences.values()) p.destroy()
     await this.options.store.close()
+  }
+}
+
+/** Store meta key set once the relay has accepted this device's ops: a relay without them afterwards rolled back. */
+const OPS_CONFIRMED = 'opsConfirmed'
+
+function opHashOf(bytes: Uint8Array): string {
+  try {
+    return toHex(opHash(decodeOp(bytes)))
+  } catch (e) {
+    return `undecodable: ${(e as Error).message}`
   }
 }
 

@@ -2,7 +2,7 @@ import { fromHex, toHex } from '@mindsync/crypto'
 import { MindsyncError, Scope, deviceIdOf } from '@mindsync/protocol'
 import type { Member, MembershipOp } from '@mindsync/protocol'
 import type { DeviceIdentity } from './identity.js'
-import type { Membership } from './membership.js'
+import type { Membership, RemovalHeads } from './membership.js'
 import { decodePairingCode, newPairingSecret } from './pairing.js'
 import { newRecoveryCode, recoveryIdentity } from './recovery.js'
 import type { DeviceInfo } from './syncClient.js'
@@ -16,6 +16,8 @@ export interface AdminContext {
   /** Appends an op with compare-and-set, rebuilding it after a lost race; `build` returns undefined when it is no longer needed. */
   proposeOp(build: () => MembershipOp | undefined): Promise<void>
   withConnection<T>(fn: () => Promise<T>): Promise<T>
+  /** After catching up with the relay: a device's last envelope in every bound doc. */
+  lastEnvelopes(deviceId: Uint8Array): Promise<RemovalHeads>
 }
 
 /** Admits the device that made `code`. */
@@ -45,11 +47,15 @@ export async function removeDevice(ctx: AdminContext, id: string): Promise<void>
   if (id.toLowerCase() === ctx.identity.id) throw new MindsyncError('E_INVALID_INPUT', 'a device cannot remove itself; remove it from another admin device')
   requireScope(ctx, Scope.admin, 'remove devices')
   const target = fromHex(id)
-  await ctx.proposeOp(() => {
-    const m = ctx.membership.member(target)
-    if (!m) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
-    if (m.removedIndex !== undefined) return undefined // removed meanwhile by another device
-    return ctx.membership.newEpochOp(ctx.now(), target)
+  if (!ctx.membership.member(target)) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
+  await ctx.withConnection(async () => {
+    const heads = await ctx.lastEnvelopes(target)
+    await ctx.proposeOp(() => {
+      const m = ctx.membership.member(target)
+      if (!m) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
+      if (m.removedIndex !== undefined) return undefined // removed meanwhile by another device
+      return ctx.membership.newEpochOp(ctx.now(), target, heads)
+    })
   })
 }
 

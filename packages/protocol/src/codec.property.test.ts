@@ -51,8 +51,14 @@ const header: fc.Arbitrary<EnvelopeHeader> = fc
     deviceId: id16,
     seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     prevHash: bytesOf(32),
+    covers: fc.uniqueArray(fc.record({ deviceId: id16, seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), hash: bytesOf(32) }), { maxLength: 5, selector: (c) => c.deviceId.join(',') }),
   })
-  .map((h) => (h.kind === EnvelopeKind.awareness ? { ...h, seq: 0 } : h))
+  .map(({ covers, ...h }) => {
+    if (h.kind === EnvelopeKind.awareness) return { ...h, seq: 0 }
+    // Decoding returns covers sorted by device id.
+    if (h.kind === EnvelopeKind.snapshot) return { ...h, covers: covers.sort((a, b) => Buffer.compare(a.deviceId, b.deviceId)) }
+    return h
+  })
 
 const key32OrEmpty = fc.oneof(bytesOf(32), fc.constant(new Uint8Array(0)))
 const opFields: fc.Arbitrary<OpFields> = fc.record({

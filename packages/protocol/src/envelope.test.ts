@@ -52,10 +52,11 @@ describe('envelope', () => {
   it.each(Object.entries(EnvelopeKind))('seals, decodes, verifies and opens a %s envelope', (_name, kind) => {
     const plaintext = randomBytes(100)
     const seq = kind === EnvelopeKind.awareness ? 0 : 1
-    const sealed = seal(plaintext, { kind, seq })
+    const covers = kind === EnvelopeKind.snapshot ? [{ deviceId: bob.deviceId, seq: 3, hash: filled(32, 3) }] : undefined
+    const sealed = seal(plaintext, { kind, seq, covers })
     const env = decodeEnvelope(sealed.bytes)
-    expect(env.header).toEqual(header({ kind, seq }))
-    expect(env.headerBytes).toEqual(encodeHeader(header({ kind, seq })))
+    expect(env.header).toEqual(header({ kind, seq, covers }))
+    expect(env.headerBytes).toEqual(encodeHeader(header({ kind, seq, covers })))
     expect(env.nonce).toEqual(sealed.nonce)
     expect(env.ciphertext).toEqual(sealed.ciphertext)
     expect(env.signature).toEqual(sealed.signature)
@@ -92,7 +93,7 @@ describe('envelope', () => {
   it('binds the header as associated data: a changed header, even re-signed, does not open', () => {
     const env = seal()
     const changes: Partial<EnvelopeHeader>[] = [
-      { kind: EnvelopeKind.snapshot },
+      { kind: EnvelopeKind.checkpoint },
       { vaultId: filled(16, 0xab) },
       { docId: filled(16, 0xde) },
       { epoch: 4 },
@@ -176,9 +177,47 @@ describe('envelope', () => {
     const ct = new Uint8Array(80)
     expectCode(() => decodeEnvelope(assembleEnvelope(header({ kind: EnvelopeKind.awareness, seq: 1 }), nonce, ct, alice.signer)), 'E_BAD_FRAME', 'seq')
     for (const kind of [EnvelopeKind.update, EnvelopeKind.snapshot, EnvelopeKind.checkpoint]) {
-      expectCode(() => decodeEnvelope(assembleEnvelope(header({ kind, seq: 0 }), nonce, ct, alice.signer)), 'E_BAD_FRAME', 'seq')
+      const covers = kind === EnvelopeKind.snapshot ? [] : undefined
+      expectCode(() => decodeEnvelope(assembleEnvelope(header({ kind, seq: 0, covers }), nonce, ct, alice.signer)), 'E_BAD_FRAME', 'seq')
     }
     expect(decodeEnvelope(assembleEnvelope(header({ kind: EnvelopeKind.awareness, seq: 0 }), nonce, ct, alice.signer)).header.seq).toBe(0)
+  })
+
+  it('carries the heads a snapshot covers in the signed, authenticated header, sorted by device', () => {
+    const covers = [
+      { deviceId: filled(16, 0x22), seq: 5, hash: filled(32, 0x05) },
+      { deviceId: filled(16, 0x11), seq: 9, hash: filled(32, 0x09) },
+    ]
+    const env = sealEnvelope({ ...header({ kind: EnvelopeKind.snapshot, covers }), key, signer: alice.signer, plaintext: utf8.encode('state') })
+    const back = decodeEnvelope(env.bytes)
+    expect(back.header.covers).toEqual([covers[1], covers[0]])
+    expect(verifyEnvelope(back, alice.signPub)).toBe(true)
+    // Another head, even re-signed, does not open: the heads are associated data.
+    const forged = decodeEnvelope(assembleEnvelope(header({ kind: EnvelopeKind.snapshot, covers: [{ ...covers[1]!, seq: 10 }, covers[0]!] }), back.nonce, back.ciphertext, alice.signer))
+    expectCode(() => openEnvelope(forged, key), 'E_DECRYPT', 'body')
+  })
+
+  it('requires covers on a snapshot and only there, one per device, seq at least 1, in order', () => {
+    const nonce = new Uint8Array(NONCE_BYTES)
+    const ct = new Uint8Array(80)
+    const a = { deviceId: filled(16, 0x11), seq: 1, hash: filled(32, 1) }
+    expectCode(() => encodeHeader(header({ kind: EnvelopeKind.snapshot })), 'E_INVALID_INPUT', 'covers')
+    expectCode(() => encodeHeader(header({ covers: [a] })), 'E_INVALID_INPUT', 'covers')
+    expectCode(() => encodeHeader(header({ kind: EnvelopeKind.snapshot, covers: [a, a] })), 'E_INVALID_INPUT', 'covers')
+    expectCode(() => encodeHeader(header({ kind: EnvelopeKind.snapshot, covers: [{ ...a, seq: 0 }] })), 'E_INVALID_INPUT', 'covers')
+    // Out of order on the wire (written by hand): refused when decoding.
+    const valid = encodeHeader(header({ kind: EnvelopeKind.snapshot, covers: [a, { ...a, deviceId: filled(16, 0x22) }] }))
+    const swapped = new Uint8Array(valid)
+    const start = valid.length - 2 * (16 + 1 + 32)
+    swapped.set(valid.subarray(start + 49, start + 98), start)
+    swapped.set(valid.subarray(start, start + 49), start + 49)
+    const e = encoding.createEncoder()
+    encoding.writeUint8Array(e, swapped)
+    encoding.writeVarUint(e, NONCE_BYTES + ct.length)
+    encoding.writeUint8Array(e, nonce)
+    encoding.writeUint8Array(e, ct)
+    encoding.writeUint8Array(e, new Uint8Array(64))
+    expectCode(() => decodeEnvelope(encoding.toUint8Array(e)), 'E_BAD_FRAME', 'covers')
   })
 
   it('refuses a body shorter than nonce and tag, and one over the limit', () => {

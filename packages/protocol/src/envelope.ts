@@ -29,7 +29,24 @@ export interface EnvelopeHeader {
   seq: number
   /** Hash of the same device's previous envelope for this doc; zeros for seq 1. */
   prevHash: Uint8Array
+  /**
+   * Snapshots only (required there, absent elsewhere): per author, the last
+   * envelope whose change the snapshot holds, with every earlier one. In the
+   * clear, so the relay can prune what a snapshot covers; signed with the rest.
+   */
+  covers?: CoveredHead[]
 }
+
+/** An author's envelope a snapshot covers, with every earlier one of that author. */
+export interface CoveredHead {
+  deviceId: Uint8Array
+  seq: number
+  /** envelopeHash of that envelope: a device starting from the snapshot continues the chain from it. */
+  hash: Uint8Array
+}
+
+/** More authors than any vault has had devices; bounds a snapshot header. */
+export const MAX_COVERED_HEADS = 4096
 
 export interface Envelope {
   header: EnvelopeHeader
@@ -46,8 +63,14 @@ export interface Envelope {
 
 const SIGN_CONTEXT = utf8.encode('mindsync/v1/envelope\0')
 
-/** header := u8(version) • u8(kind) • vault(16) • doc(16) • varUint(epoch) • device(16) • varUint(seq) • prevHash(32) */
+/**
+ * header := u8(version) • u8(kind) • vault(16) • doc(16) • varUint(epoch) • device(16) • varUint(seq) • prevHash(32)
+ *           [snapshot: varUint(n) • n × (device(16) • varUint(seq ≥ 1) • hash(32)), strictly ascending by device]
+ */
 export function encodeHeader(h: EnvelopeHeader): Uint8Array {
+  if ((h.kind === EnvelopeKind.snapshot) !== (h.covers !== undefined)) {
+    throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers must be given for a snapshot and only for a snapshot', 'covers')
+  }
   const e = encoding.createEncoder()
   encoding.writeUint8(e, PROTOCOL_VERSION)
   encoding.writeUint8(e, h.kind)
@@ -57,7 +80,39 @@ export function encodeHeader(h: EnvelopeHeader): Uint8Array {
   encoding.writeUint8Array(e, h.deviceId)
   encoding.writeVarUint(e, h.seq)
   encoding.writeUint8Array(e, h.prevHash)
+  if (h.covers) {
+    const covers = [...h.covers].sort((a, b) => compareBytes(a.deviceId, b.deviceId))
+    if (covers.some((c, i) => c.seq < 1 || (i > 0 && compareBytes(covers[i - 1]!.deviceId, c.deviceId) === 0))) {
+      throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers needs one entry per device, each with seq at least 1', 'covers')
+    }
+    encoding.writeVarUint(e, covers.length)
+    for (const c of covers) {
+      encoding.writeUint8Array(e, c.deviceId)
+      encoding.writeVarUint(e, c.seq)
+      encoding.writeUint8Array(e, c.hash)
+    }
+  }
   return encoding.toUint8Array(e)
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
+  return a.length - b.length
+}
+
+function readCovers(r: Reader): CoveredHead[] {
+  const n = r.varUint('covers count', MAX_COVERED_HEADS)
+  const covers: CoveredHead[] = []
+  for (let i = 0; i < n; i++) {
+    const c = { deviceId: r.fixed(`covers[${i}].deviceId`, DEVICE_ID_BYTES), seq: r.varUint(`covers[${i}].seq`), hash: r.fixed(`covers[${i}].hash`, HASH_BYTES) }
+    if (c.seq < 1) throw new MindsyncError('E_BAD_FRAME', `envelope: covers[${i}].seq must be at least 1`, 'covers')
+    const before = covers[i - 1]
+    if (before && compareBytes(before.deviceId, c.deviceId) >= 0) {
+      throw new MindsyncError('E_BAD_FRAME', 'envelope: covers must be strictly ascending by device id', 'covers')
+    }
+    covers.push(c)
+  }
+  return covers
 }
 
 function readHeader(r: Reader): EnvelopeHeader {
@@ -76,6 +131,7 @@ function readHeader(r: Reader): EnvelopeHeader {
     seq: r.varUint('seq'),
     prevHash: r.fixed('prevHash', HASH_BYTES),
   }
+  if (header.kind === EnvelopeKind.snapshot) header.covers = readCovers(r)
   if ((header.kind === EnvelopeKind.awareness) !== (header.seq === 0)) {
     throw new MindsyncError('E_BAD_FRAME', 'envelope: seq must be 0 for awareness and at least 1 otherwise', 'seq')
   }

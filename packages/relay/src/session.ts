@@ -166,7 +166,8 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
       return close(CloseCode.forbidden, 'the vault does not exist')
     }
     if (!open) return
-    const from = Math.min(opsFrom, ops.length)
+    // Always with the relay's last op, so a device that holds more can tell a shorter log from a forked one.
+    const from = Math.min(opsFrom, Math.max(0, ops.length - 1))
     outbox.push({ type: 'ops', from, ops: ops.slice(from) })
   }
 
