@@ -5,6 +5,7 @@ import { createJournal } from '@mindsync/practice'
 import { createSqliteStore } from '@mindsync/store-sqlite'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { decodeEnvelope } from '@mindsync/protocol'
 import { NodeWebSocket, deviceIdIn, freePort, ok, pairHome, relayRows, showJson, startRelay, tempDir } from '../helpers.js'
 import type { RelayProcess } from '../helpers.js'
 
@@ -90,11 +91,14 @@ describe('a relay that crashes mid-sync', () => {
     expect(new Set(notes).size).toBe(ENTRIES)
     expect(notes.filter((n) => /^crash-\d+$/.test(n))).toHaveLength(ENTRIES)
     expect(phone.journal.checkins.map((c) => c.note)).toEqual(['laptop-before-crash'])
-    // The relay now holds each of the phone's envelopes exactly once.
-    // (Its chain also holds the checkpoints its syncs wrote: kind 3.)
-    const phoneRows = relayRows(db).filter((r) => r.deviceId === phoneId)
-    const seqs = phoneRows.map((r) => r.seq).sort((a, b) => a - b)
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1))
-    expect(phoneRows.filter((r) => r.kind === 1)).toHaveLength(ENTRIES)
+    // The relay now holds each of the phone's envelopes at most once, and every one its newest
+    // snapshot does not cover (the rest it pruned). Its chain also holds checkpoints (kind 3).
+    const finalRows = relayRows(db)
+    const covered = Math.max(0, ...finalRows.filter((r) => r.kind === 2).flatMap((r) => (decodeEnvelope(r.bytes).header.covers ?? []).filter((c) => Buffer.from(c.deviceId).toString('hex') === phoneId).map((c) => c.seq)))
+    const seqs = finalRows.filter((r) => r.deviceId === phoneId).map((r) => r.seq).sort((a, b) => a - b)
+    expect(new Set(seqs).size).toBe(seqs.length)
+    const tail = seqs.filter((s) => s > covered)
+    expect(tail).toEqual(Array.from({ length: tail.length }, (_, i) => covered + 1 + i))
+    expect(covered + tail.length).toBe(seqs.at(-1))
   }, 60_000)
 })

@@ -12,7 +12,7 @@ type Write =
   | { type: 'envelopes'; batch: EnvelopeRecord[] }
   | { type: 'touch'; vaultId: Uint8Array; deviceId: Uint8Array; timeMs: number }
 
-const copyRecord = (r: EnvelopeRecord): EnvelopeRecord => ({ ...r, vaultId: r.vaultId.slice(), docId: r.docId.slice(), deviceId: r.deviceId.slice(), bytes: r.bytes.slice() })
+const copyRecord = (r: EnvelopeRecord): EnvelopeRecord => ({ ...r, vaultId: r.vaultId.slice(), docId: r.docId.slice(), deviceId: r.deviceId.slice(), bytes: r.bytes.slice(), hash: r.hash.slice() })
 
 /**
  * The relay's memory storage with a journal of every successful write: a
@@ -38,6 +38,8 @@ export function createCopyableStorage(relayId?: Uint8Array): CopyableStorage {
       journal.push({ type: 'envelopes', batch: batch.map(copyRecord) })
       return seqs
     },
+    baseSnapshot: (vaultId, docId) => inner.baseSnapshot(vaultId, docId),
+    docUsage: (vaultId, docId) => inner.docUsage(vaultId, docId),
     readEnvelopes: (vaultId, docId, after, count, bytes) => inner.readEnvelopes(vaultId, docId, after, count, bytes),
     findEnvelope: (vaultId, docId, deviceId, seq) => inner.findEnvelope(vaultId, docId, deviceId, seq),
     deviceHead: (vaultId, docId, deviceId) => inner.deviceHead(vaultId, docId, deviceId),
@@ -83,6 +85,8 @@ export function fenceStorage(s: RelayStorage): { storage: RelayStorage; kill(): 
       appendOp: guard((v, i, op, added) => s.appendOp(v, i, op, added)),
       memberVaults: guard((d) => s.memberVaults(d)),
       appendEnvelopes: guard((b) => s.appendEnvelopes(b)),
+      baseSnapshot: guard((v, d) => s.baseSnapshot(v, d)),
+      docUsage: guard((v, d) => s.docUsage(v, d)),
       readEnvelopes: guard((v, d, a, c, b) => s.readEnvelopes(v, d, a, c, b)),
       findEnvelope: guard((v, d, dev, seq) => s.findEnvelope(v, d, dev, seq)),
       deviceHead: guard((v, d, dev) => s.deviceHead(v, d, dev)),

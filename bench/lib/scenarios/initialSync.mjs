@@ -37,7 +37,7 @@ function whenComplete(doc, count) {
 
 export async function initialSync({ system, systemName, server, entries, timeoutMs = 300_000 }) {
   const devices = []
-  const writer = newDevice(system, { indexedStore: true })
+  const writer = newDevice(system)
   devices.push(writer)
   await writer.prepare()
   await writer.connect()

@@ -2,7 +2,6 @@
 // The first device opened creates the vault; the others are paired by it (offer, accept).
 import { createMemoryStore, createSyncClient, createWebSocketTransport } from '@mindsync/client'
 import { EnvelopeKind, decodeEnvelope } from '@mindsync/protocol'
-import { createIndexedMemoryStore } from '../indexedMemoryStore.mjs'
 
 const DOC = 'journal'
 
@@ -70,10 +69,10 @@ export function createSystem({ url }) {
       if (stored !== sealed) throw new Error(`mindsync: the relay's SQLite file holds ${stored} envelopes, the devices sealed ${sealed}`)
       return { envelopesSealed: sealed, envelopesStored: stored }
     },
-    device(ydoc, { WebSocket, options = {}, indexedStore = false }) {
+    device(ydoc, { WebSocket, options = {} }) {
       let client
       let docSync
-      const store = indexedStore ? createIndexedMemoryStore() : createMemoryStore()
+      const store = createMemoryStore()
       return {
         store,
         ydoc,

@@ -6,6 +6,12 @@ interface Link {
   prevHash: Uint8Array
 }
 
+/** Where a snapshot says an author's chain stands: every seq up to `seq` is held through the snapshot. */
+interface Base {
+  seq: number
+  hash: Uint8Array
+}
+
 export type ChainVerdict =
   | { ok: true; duplicate: boolean }
   | { ok: false; code: 'E_EQUIVOCATION' | 'E_CHAIN'; message: string }
@@ -14,9 +20,14 @@ export type ChainVerdict =
  * Per author (and doc): the hash chain of envelopes seen. Order-independent:
  * an envelope fits when it agrees with both neighbours it has, so envelopes
  * may arrive late or out of order; missing ones are reported as gaps.
+ *
+ * A snapshot covers an author's chain up to a seq (a *base*): those envelopes
+ * are held through the snapshot, need not be fetched, and their links are
+ * dropped, so memory stays bounded by what came after the last snapshot.
  */
 export class ChainTracker {
   private readonly authors = new Map<string, Map<number, Link>>()
+  private readonly bases = new Map<string, Base>()
 
   private links(author: string): Map<number, Link> {
     let m = this.authors.get(author)
@@ -25,6 +36,12 @@ export class ChainTracker {
   }
 
   check(author: string, seq: number, prevHash: Uint8Array, hash: Uint8Array): ChainVerdict {
+    const base = this.bases.get(author)
+    if (base && seq < base.seq) return { ok: true, duplicate: true } // held through a snapshot
+    if (base && seq === base.seq) {
+      if (sameBytes(base.hash, hash)) return { ok: true, duplicate: true }
+      return { ok: false, code: 'E_EQUIVOCATION', message: `author ${author} signed two different envelopes with seq ${seq} (a snapshot covers ${toHex(base.hash)}, this is ${toHex(hash)})` }
+    }
     const m = this.links(author)
     const same = m.get(seq)
     if (same) {
@@ -32,7 +49,7 @@ export class ChainTracker {
       return { ok: false, code: 'E_EQUIVOCATION', message: `author ${author} signed two different envelopes with seq ${seq} (hashes ${toHex(same.hash)} and ${toHex(hash)})` }
     }
     if (seq === 1 && !sameBytes(prevHash, ZERO_HASH)) return { ok: false, code: 'E_CHAIN', message: `seq 1 of ${author} must have a zero prevHash` }
-    const before = m.get(seq - 1)
+    const before = m.get(seq - 1) ?? (base && base.seq === seq - 1 ? base : undefined)
     if (before && !sameBytes(before.hash, prevHash)) {
       return { ok: false, code: 'E_CHAIN', message: `seq ${seq} of ${author} does not follow the envelope seen at seq ${seq - 1}` }
     }
@@ -44,33 +61,65 @@ export class ChainTracker {
   }
 
   add(author: string, seq: number, prevHash: Uint8Array, hash: Uint8Array): void {
+    const base = this.bases.get(author)
+    if (base && seq <= base.seq) return
     this.links(author).set(seq, { hash, prevHash })
+  }
+
+  /**
+   * A snapshot holds the author's envelopes up to `seq`, the last with this
+   * hash. Returns false (and changes nothing) when this device holds another
+   * envelope at that seq: two histories of one author.
+   */
+  cover(author: string, seq: number, hash: Uint8Array): boolean {
+    const base = this.bases.get(author)
+    if (base && base.seq >= seq) return base.seq > seq || sameBytes(base.hash, hash)
+    const m = this.links(author)
+    const held = m.get(seq)
+    if (held && !sameBytes(held.hash, hash)) return false
+    this.bases.set(author, { seq, hash })
+    for (const s of m.keys()) if (s <= seq) m.delete(s)
+    return true
   }
 
   /** Highest seq seen of an author, and its hash (what that author's next envelope must name). */
   head(author: string): { seq: number; hash: Uint8Array } {
-    let best = 0
+    const base = this.bases.get(author)
+    let best = base?.seq ?? 0
     for (const s of this.links(author).keys()) if (s > best) best = s
     const link = this.links(author).get(best)
-    return { seq: best, hash: link ? link.hash : ZERO_HASH }
+    return { seq: best, hash: link ? link.hash : (base?.hash ?? ZERO_HASH) }
   }
 
-  /** The link an author's envelope at `seq` made, if seen. */
-  at(author: string, seq: number): { hash: Uint8Array; prevHash: Uint8Array } | undefined {
+  /** The link an author's envelope at `seq` made, if seen (a snapshot's base has no prevHash to give). */
+  at(author: string, seq: number): { hash: Uint8Array; prevHash?: Uint8Array } | undefined {
+    const base = this.bases.get(author)
+    if (base && base.seq === seq) return { hash: base.hash }
     return this.authors.get(author)?.get(seq)
+  }
+
+  /** True when the author's envelope at `seq` is held, itself or through a snapshot. */
+  holds(author: string, seq: number): boolean {
+    return seq <= (this.bases.get(author)?.seq ?? 0) || (this.authors.get(author)?.has(seq) ?? false)
+  }
+
+  /** True when a snapshot covers the author's envelope at `seq` (its hash is then known only at the base itself). */
+  covered(author: string, seq: number): boolean {
+    return seq <= (this.bases.get(author)?.seq ?? 0)
   }
 
   /** Every author seen. */
   authorIds(): string[] {
-    return [...this.authors.keys()]
+    return [...new Set([...this.authors.keys(), ...this.bases.keys()])]
   }
 
-  /** The highest seq of an author reached without a hole from 1, and its hash. */
+  /** The highest seq of an author reached without a hole from 1 (or from a snapshot's base), and its hash. */
   contiguousHead(author: string): { seq: number; hash: Uint8Array } {
+    const base = this.bases.get(author)
     const m = this.authors.get(author)
-    let seq = 0
+    let seq = base?.seq ?? 0
     while (m?.has(seq + 1)) seq++
-    return { seq, hash: m?.get(seq)?.hash ?? ZERO_HASH }
+    return { seq, hash: m?.get(seq)?.hash ?? base?.hash ?? ZERO_HASH }
   }
 
   /** Missing seq ranges per author, e.g. { author, from: 3, to: 5 }. */
@@ -78,7 +127,7 @@ export class ChainTracker {
     const out: { author: string; from: number; to: number }[] = []
     for (const [author, m] of this.authors) {
       const seqs = [...m.keys()].sort((a, b) => a - b)
-      let expect = 1
+      let expect = (this.bases.get(author)?.seq ?? 0) + 1
       for (const s of seqs) {
         if (s > expect) out.push({ author, from: expect, to: s - 1 })
         expect = s + 1

@@ -13,14 +13,15 @@ import {
   sealEnvelope,
   verifyEnvelope,
 } from '@mindsync/protocol'
-import type { ClientMessage, Envelope, ErrorCode, StoredEnvelope } from '@mindsync/protocol'
+import type { ClientMessage, CoveredHead, Envelope, ErrorCode, StoredEnvelope } from '@mindsync/protocol'
 import * as Y from 'yjs'
 import type { Alert } from './alerts.js'
 import { ChainTracker } from './chain.js'
+import { decodeSnapshotBody, encodeSnapshotBody } from './snapshotBody.js'
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js'
 import { IntegrityCheck } from './integrity.js'
 import type { DeviceIdentity } from './identity.js'
-import type { LocalEnvelope, LocalStore } from './localStore.js'
+import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
 import type { Membership } from './membership.js'
 
 /** Why an envelope was not applied. */
@@ -45,6 +46,51 @@ export interface DocContext {
   rejected(rejection: Rejection): void
   alert(alert: Omit<Alert, 'at'>): void
   changed(): void
+  /** Reports a long push (at least PROGRESS_FROM envelopes) as it goes. */
+  progress(p: Progress): void
+  /** Write a snapshot once this many envelopes or bytes arrived since the last one (0: never for that reason). */
+  snapshotEvery: { envelopes: number; bytes: number }
+}
+
+/** How far a long push has come. */
+export interface Progress {
+  doc: string
+  phase: 'push'
+  done: number
+  total: number
+}
+
+/** Own envelopes awaiting the relay's answer at most; the rest wait their turn. */
+const PUSH_WINDOW = 512
+/** A push of fewer envelopes reports no progress. */
+const PROGRESS_FROM = 200
+
+/** Envelope kinds whose body is a Yjs update: an update, or a snapshot's whole state. */
+const CONTENT_KINDS = new Set<number>([EnvelopeKind.update, EnvelopeKind.snapshot])
+
+/** The Yjs update an update or snapshot envelope carries. */
+function contentOf(env: Envelope, plaintext: Uint8Array): Uint8Array {
+  return env.header.kind === EnvelopeKind.snapshot ? decodeSnapshotBody(plaintext) : plaintext
+}
+
+/** What arrived since the last snapshot this device saw: enough to tell when the next one is due. */
+class SinceSnapshot {
+  count = 0
+  bytes = 0
+  oldestEpoch = Number.POSITIVE_INFINITY
+
+  note(env: Envelope, size: number): void {
+    if (env.header.kind === EnvelopeKind.snapshot) return this.reset()
+    this.count++
+    this.bytes += size
+    this.oldestEpoch = Math.min(this.oldestEpoch, env.header.epoch)
+  }
+
+  reset(): void {
+    this.count = 0
+    this.bytes = 0
+    this.oldestEpoch = Number.POSITIVE_INFINITY
+  }
 }
 
 /**
@@ -72,6 +118,13 @@ export class DocSync {
   /** The lowest own seq sealed again after a removal (see resealFrom). */
   private resealedFrom: number | undefined
   private readonly integrity: IntegrityCheck
+  private readonly sinceSnapshot = new SinceSnapshot()
+  /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
+  private unsent: OutboxEntry[] = []
+  private inFlight = 0
+  private online = false
+  private pushed = 0
+  private pushTotal = 0
   caughtUp = false
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this) return
@@ -91,10 +144,11 @@ export class DocSync {
 
   /** Loads what the device stored, rebuilds the document, and starts listening for local changes. */
   async load(): Promise<void> {
-    const stored = await this.ctx.store.listEnvelopes(this.key)
+    const stored = (await this.ctx.store.listEnvelopes(this.key)).map((item) => ({ item, env: decodeEnvelope(item.envelope) }))
+    // Snapshots first: the chains they cover start from their heads.
+    for (const { env } of stored) for (const c of env.header.covers ?? []) this.chains.cover(toHex(c.deviceId), c.seq, c.hash)
     const updates: Uint8Array[] = []
-    for (const item of stored) {
-      const env = decodeEnvelope(item.envelope)
+    for (const { item, env } of stored) {
       const hash = envelopeHash(env)
       this.chains.add(item.author, item.seq, env.header.prevHash, hash)
       if (item.author === this.ctx.identity.id && item.seq > this.mySeq) {
@@ -105,8 +159,9 @@ export class DocSync {
         this.ackedMax = Math.max(this.ackedMax, item.seq)
         this.ackedServerMax = Math.max(this.ackedServerMax, item.serverSeq)
       }
+      this.sinceSnapshot.note(env, item.envelope.length)
       const key = this.ctx.membership.derivedKey(env.header.epoch, 'envelope')
-      if (key && env.header.kind === EnvelopeKind.update) updates.push(openEnvelope(env, key))
+      if (key && CONTENT_KINDS.has(env.header.kind)) updates.push(contentOf(env, openEnvelope(env, key)))
     }
     this.applyUpdates(updates)
     this.cursor = await this.ctx.store.getCursor(this.key)
@@ -137,7 +192,7 @@ export class DocSync {
     await this.sealKind(EnvelopeKind.update, updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
   }
 
-  private async sealKind(kind: EnvelopeKind, plaintext: Uint8Array): Promise<void> {
+  private async sealKind(kind: EnvelopeKind, plaintext: Uint8Array, covers?: CoveredHead[]): Promise<Envelope | undefined> {
     const { membership, identity } = this.ctx
     const self = membership.self()
     const state = membership.state
@@ -145,7 +200,7 @@ export class DocSync {
     if (!self || !state || !key || !hasScope(self, Scope.write)) {
       const why = !self ? 'this device is not a member of the vault' : 'this device may only read'
       this.ctx.rejected({ doc: this.name, origin: 'local', code: self ? 'E_SCOPE' : 'E_NOT_MEMBER', message: `local change not synced: ${why}` })
-      return
+      return undefined
     }
     const env = sealEnvelope({
       kind,
@@ -158,13 +213,59 @@ export class DocSync {
       key,
       signer: identity.signer,
       plaintext,
+      ...(covers ? { covers } : {}),
     })
     await this.ctx.store.addLocal(this.key, { author: identity.id, seq: env.header.seq, envelope: env.bytes })
     this.mySeq = env.header.seq
     this.myHash = envelopeHash(env)
     this.chains.add(identity.id, this.mySeq, env.header.prevHash, this.myHash)
     this.outbox.add(this.mySeq)
-    this.ctx.send({ type: 'push', envelope: env.bytes })
+    this.sinceSnapshot.note(env, env.bytes.length)
+    if (this.online) {
+      this.unsent.push({ seq: this.mySeq, envelope: env.bytes })
+      this.pump()
+    }
+    return env
+  }
+
+  /**
+   * Seals the whole merged state as a snapshot covering, per author, every
+   * envelope this device holds without a hole; the relay then prunes what it
+   * covers and a new device starts from it. Old data is sealed again under
+   * the current epoch. Drops the covered envelopes from the local store.
+   */
+  snapshot(): Promise<boolean> {
+    void this.flush()
+    let wrote = false
+    this.writes = this.writes.then(async () => {
+      const covers: CoveredHead[] = []
+      for (const author of this.chains.authorIds()) {
+        const h = this.chains.contiguousHead(author)
+        if (h.seq > 0) covers.push({ deviceId: fromHex(author), seq: h.seq, hash: h.hash })
+      }
+      const env = await this.sealKind(EnvelopeKind.snapshot, encodeSnapshotBody(Y.encodeStateAsUpdate(this.doc)), covers)
+      if (!env) return
+      wrote = true
+      await this.compactWith(env)
+    })
+    return this.writes.then(() => wrote)
+  }
+
+  /** Writes a snapshot when the envelopes since the last one pass the policy, or old epochs' data could be sealed again. */
+  async snapshotIfDue(): Promise<boolean> {
+    const policy = this.ctx.snapshotEvery
+    const epoch = this.ctx.membership.state?.epoch ?? 0
+    const s = this.sinceSnapshot
+    const due =
+      (policy.envelopes > 0 && s.count >= policy.envelopes) || (policy.bytes > 0 && s.bytes >= policy.bytes) || (s.count > 0 && s.oldestEpoch < epoch)
+    return due ? this.snapshot() : false
+  }
+
+  /** Drops the local envelopes a snapshot this device holds covers. */
+  private async compactWith(env: Envelope): Promise<void> {
+    const covers = (env.header.covers ?? []).map((c) => ({ author: toHex(c.deviceId), seq: c.seq }))
+    await this.ctx.store.compact(this.key, { author: toHex(env.header.deviceId), seq: env.header.seq }, covers)
+    this.sinceSnapshot.reset()
   }
 
   /** Called once the connection is ready: subscribe from the cursor and resend the outbox. */
@@ -174,11 +275,45 @@ export class DocSync {
     this.integrity.reset()
     await this.flush()
     this.ctx.send({ type: 'subscribe', docId: this.docId, cursor: this.cursor })
-    for (const o of await this.ctx.store.listOutbox(this.key)) this.ctx.send({ type: 'push', envelope: o.envelope })
+    // In the chain of writes, so no envelope is sealed between listing the outbox and going online.
+    this.writes = this.writes.then(async () => {
+      this.unsent = await this.ctx.store.listOutbox(this.key)
+      this.inFlight = 0
+      this.pushed = 0
+      this.pushTotal = this.unsent.length
+      this.online = true
+      this.pump()
+    })
+    await this.writes
   }
 
   disconnected(): void {
     this.caughtUp = false
+    this.online = false
+    this.unsent = []
+    this.inFlight = 0
+  }
+
+  /**
+   * Sends own envelopes in order, at most PUSH_WINDOW awaiting the relay's
+   * answer: a device back from months offline pushes thousands of envelopes
+   * at a steady pace instead of all in one burst.
+   */
+  private pump(): void {
+    while (this.inFlight < PUSH_WINDOW && this.unsent.length > 0) {
+      const next = this.unsent[0] as OutboxEntry
+      if (!this.ctx.send({ type: 'push', envelope: next.envelope })) return
+      this.unsent.shift()
+      this.inFlight++
+    }
+  }
+
+  /** The relay answered one push (acknowledged or refused): the next may go. */
+  private answered(): void {
+    if (this.inFlight > 0) this.inFlight--
+    this.pushed++
+    if (this.pushTotal >= PROGRESS_FROM) this.ctx.progress({ doc: this.name, phase: 'push', done: Math.min(this.pushed, this.pushTotal), total: this.pushTotal })
+    this.pump()
   }
 
   /** True when everything local reached the relay and everything on the relay reached this device. */
@@ -191,6 +326,7 @@ export class DocSync {
   }
 
   acknowledged(seq: number, serverSeq: number): Promise<void> {
+    this.answered()
     this.writes = this.writes.then(async () => {
       if (!this.outbox.has(seq)) return
       await this.ctx.store.acknowledge(this.key, seq, serverSeq)
@@ -256,7 +392,9 @@ export class DocSync {
     const digest = toHex(encodeCheckpoint({ ops: { index: state.index, hash: state.hash }, heads: heads.filter((h) => toHex(h.author) !== this.ctx.identity.id) }))
     if (digest === this.lastCheckpoint && !force) return false
     this.lastCheckpoint = digest
-    this.writes = this.writes.then(() => this.sealKind(EnvelopeKind.checkpoint, body))
+    this.writes = this.writes.then(async () => {
+      await this.sealKind(EnvelopeKind.checkpoint, body)
+    })
     await this.writes
     return true
   }
@@ -270,6 +408,7 @@ export class DocSync {
   private async receiveNow(items: StoredEnvelope[]): Promise<void> {
     const accepted: LocalEnvelope[] = []
     const updates: Uint8Array[] = []
+    const snapshots: Envelope[] = []
     let cursor = this.cursor
     for (const item of items) {
       cursor = Math.max(cursor, item.serverSeq)
@@ -290,13 +429,19 @@ export class DocSync {
       const author = toHex(env.header.deviceId)
       this.chains.add(author, env.header.seq, env.header.prevHash, hash)
       accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq, envelope: item.envelope })
+      this.sinceSnapshot.note(env, item.envelope.length)
+      if (env.header.kind === EnvelopeKind.snapshot) {
+        snapshots.push(env)
+        for (const c of env.header.covers ?? []) this.chains.cover(toHex(c.deviceId), c.seq, c.hash)
+      }
       if (!plaintext) continue
-      if (env.header.kind === EnvelopeKind.update) updates.push(plaintext)
+      if (CONTENT_KINDS.has(env.header.kind)) updates.push(plaintext)
       else if (env.header.kind === EnvelopeKind.checkpoint && author !== this.ctx.identity.id) this.compareCheckpoint(author, plaintext)
     }
     await this.ctx.store.addReceived(this.key, accepted, cursor)
     this.cursor = cursor
     this.applyUpdates(updates)
+    for (const env of snapshots) await this.compactWith(env)
     if (this.caughtUp) this.repair()
   }
 
@@ -339,11 +484,26 @@ export class DocSync {
     const verdict = this.chains.check(author, h.seq, h.prevHash, hash)
     if (!verdict.ok) return { code: verdict.code, message: verdict.message, ...where }
     if (verdict.duplicate) return 'duplicate'
-    if (h.kind !== EnvelopeKind.update && h.kind !== EnvelopeKind.checkpoint) return { env, hash }
+    if (h.covers) {
+      const own = h.covers.find((c) => sameBytes(c.deviceId, h.deviceId))
+      if (own && own.seq === h.seq - 1 && !sameBytes(own.hash, h.prevHash)) return { code: 'E_CHAIN', message: `snapshot ${h.seq} of ${author} covers an envelope ${own.seq} it does not follow`, ...where }
+      if (own && own.seq >= h.seq) return { code: 'E_CHAIN', message: `snapshot ${h.seq} of ${author} claims to cover its own later envelope ${own.seq}`, ...where }
+      for (const c of h.covers) {
+        const other = toHex(c.deviceId)
+        const held = this.chains.at(other, c.seq)
+        if (held && !sameBytes(held.hash, c.hash)) {
+          // Signed by a member: this device and the snapshot's author hold different envelopes at one seq.
+          this.ctx.alert({ kind: 'fork', doc: this.name, author: other, message: `snapshot ${h.seq} of ${author} covers another envelope ${c.seq} of ${other} than the one this device holds`, evidence: { seq: c.seq, snapshotBy: author, theirs: toHex(c.hash), ours: toHex(held.hash) } })
+          return { code: 'E_CHAIN', message: `snapshot ${h.seq} of ${author} covers a different envelope ${c.seq} of ${other}`, ...where }
+        }
+      }
+    }
+    if (h.kind === EnvelopeKind.awareness) return { env, hash }
     const key = membership.derivedKey(h.epoch, 'envelope')
     if (!key) return { code: 'E_UNKNOWN_EPOCH', message: `no key for epoch ${h.epoch}`, ...where }
     try {
-      return { env, hash, plaintext: openEnvelope(env, key) }
+      const plaintext = openEnvelope(env, key)
+      return { env, hash, plaintext: h.kind === EnvelopeKind.snapshot ? decodeSnapshotBody(plaintext) : plaintext }
     } catch (e) {
       if (isMindsyncError(e)) return { code: e.code, message: e.message, ...where }
       throw e
@@ -357,6 +517,7 @@ export class DocSync {
 
   /** The relay refused one of this device's envelopes. */
   refused(code: string, message: string, seq: number): void {
+    this.answered()
     if (code === 'E_CHAIN' && seq - 1 <= this.ackedMax) {
       // The relay once acknowledged what it now lacks: it was rolled back. Send this device's chain again to repair it.
       this.ctx.alert({

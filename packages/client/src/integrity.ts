@@ -40,7 +40,7 @@ export class IntegrityCheck {
       const link = this.chains.at(author, h.seq)
       if (link && !sameBytes(link.hash, h.hash)) {
         this.alert({ kind: 'fork', doc: this.doc, author, message: `device ${by} saw a different envelope ${h.seq} of ${author} than this device`, evidence: { seq: h.seq, theirs: toHex(h.hash), ours: toHex(link.hash), checkpointBy: by } })
-      } else if (!link && h.seq > (this.claims.get(author)?.seq ?? 0)) {
+      } else if (!link && !this.chains.covered(author, h.seq) && h.seq > (this.claims.get(author)?.seq ?? 0)) {
         this.claims.set(author, { seq: h.seq, by })
       }
     }
@@ -71,7 +71,7 @@ export class IntegrityCheck {
   fetched(author: string, from: number, to: number, count: number): void {
     this.pendingFetches = Math.max(0, this.pendingFetches - 1)
     const still: number[] = []
-    for (let s = from; s <= to; s++) if (!this.chains.at(author, s)) still.push(s)
+    for (let s = from; s <= to; s++) if (!this.chains.holds(author, s)) still.push(s)
     if (still.length === 0) return
     const claim = this.claims.get(author)
     const why = claim && claim.seq >= from ? `device ${claim.by} saw up to ${claim.seq}` : 'later envelopes of that author name them'

@@ -46,6 +46,14 @@ export interface LocalStore {
   rewriteOutbox(docId: string, items: OutboxEntry[]): Promise<void>
   /** Records the relay's acknowledgement: the entry leaves the outbox. */
   acknowledge(docId: string, seq: number, serverSeq: number): Promise<void>
+  /**
+   * Deletes the doc's envelopes a snapshot covers: every stored envelope whose
+   * author appears in `covers` with seq <= that author's covered seq — except
+   * the snapshot itself (`snapshot.author`/`snapshot.seq`) and any envelope
+   * still in the outbox (own, unacknowledged: it must still be pushed in order).
+   * One atomic write. Returns how many envelopes were deleted. The cursor is unchanged.
+   */
+  compact(docId: string, snapshot: { author: string; seq: number }, covers: { author: string; seq: number }[]): Promise<number>
   /** The last relay sequence number received for the doc (0 if none). */
   getCursor(docId: string): Promise<number>
   close(): Promise<void>

@@ -71,6 +71,20 @@ export function createMemoryStore(): LocalStore {
       d.outbox.delete(seq)
       entry.logged.serverSeq = serverSeq
     },
+    async compact(docId, snapshot, covers) {
+      const d = docs.get(docId)
+      if (!d) return 0
+      // The highest covered seq per author, so one pass over the log decides every envelope.
+      const coveredSeq = new Map<string, number>()
+      for (const c of covers) coveredSeq.set(c.author, Math.max(c.seq, coveredSeq.get(c.author) ?? -Infinity))
+      const isCovered = (e: LocalEnvelope) =>
+        e.seq <= (coveredSeq.get(e.author) ?? -Infinity) &&
+        !(e.author === snapshot.author && e.seq === snapshot.seq) &&
+        d.outbox.get(e.seq)?.logged !== e
+      const before = d.envelopes.length
+      d.envelopes = d.envelopes.filter((e) => !isCovered(e))
+      return before - d.envelopes.length
+    },
     async getCursor(docId) {
       return doc(docId).cursor
     },

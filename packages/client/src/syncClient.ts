@@ -5,7 +5,7 @@ import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
 import { Presence } from './presence.js'
 import type { Awareness } from 'y-protocols/awareness'
-import type { Rejection } from './docSync.js'
+import type { Progress, Rejection } from './docSync.js'
 import { AlertLog } from './alerts.js'
 import type { Alert } from './alerts.js'
 import { Emitter, Waiters } from './events.js'
@@ -26,6 +26,8 @@ export interface SyncClientEvents extends Record<string, unknown> {
   rejected: Rejection
   alert: Alert
   membership: { length: number }
+  /** A long push under way (a device back from a long time offline). */
+  progress: Progress
 }
 
 export interface SyncClientOptions {
@@ -38,6 +40,13 @@ export interface SyncClientOptions {
   name?: string
   /** How long local updates are collected into one envelope; default 5 ms. */
   batchMs?: number
+  /**
+   * A sync ends with a snapshot of a doc (the whole state, sealed under the
+   * current epoch; the relay then prunes what it covers) once this many
+   * envelopes or bytes arrived since the last one, or after a new epoch.
+   * Default 1,000 envelopes or 1 MiB; 0 turns that reason off.
+   */
+  snapshotEvery?: { envelopes?: number; bytes?: number }
   now?: () => number
   /** Reconnection backoff: full jitter between 0 and min(maxMs, minMs * 2^attempt). */
   reconnect?: { minMs?: number; maxMs?: number }
@@ -224,7 +233,7 @@ export class SyncClient {
       membership: this.membership,
       identity: this.identity,
       now: this.now,
-      proposeOp: (build) => this.proposeOp(build),
+      proposeOp: (build, options) => this.proposeOp(build, options),
       withConnection: (fn) => this.withConnection(fn),
       lastEnvelopes: async (deviceId) => {
         await this.waitSettled(30_000, [])
@@ -259,10 +268,12 @@ export class SyncClient {
       membership: this.membership,
       store: this.options.store,
       batchMs: this.options.batchMs ?? 5,
+      snapshotEvery: { envelopes: this.options.snapshotEvery?.envelopes ?? 1000, bytes: this.options.snapshotEvery?.bytes ?? 1024 * 1024 },
       send: (m) => this.send(m),
       rejected: (r) => this.events.emit('rejected', r),
       alert: (a) => this.raise(a),
       changed: () => this.checkSynced(),
+      progress: (p) => this.events.emit('progress', p),
     })
     await sync.load()
     this.docs.set(sync.key, sync)
@@ -336,8 +347,11 @@ export class SyncClient {
     }
     try {
       await this.waitSettled(timeoutMs, errors)
+      let wrote = false
+      for (const d of this.docs.values()) wrote = (await d.snapshotIfDue()) || wrote
       // A checkpoint of what this sync saw, for the other devices to compare.
-      if (await this.checkpoint({ onlyIfChanged: true })) await this.waitSettled(timeoutMs, errors)
+      wrote = (await this.checkpoint({ onlyIfChanged: true })) || wrote
+      if (wrote) await this.waitSettled(timeoutMs, errors)
       await this.rotateIfDue()
     } finally {
       offRejected()
@@ -346,6 +360,16 @@ export class SyncClient {
     }
     const gaps = [...this.docs.values()].flatMap((d) => d.gaps().map((g) => ({ doc: d.name, ...g })))
     return { docs: this.docs.size, pending: 0, gaps }
+  }
+
+  /**
+   * Seals a snapshot of every bound doc now (a sync does this when one is
+   * due, see `snapshotEvery`); it leaves with the next sync. True when any was written.
+   */
+  async snapshot(): Promise<boolean> {
+    let wrote = false
+    for (const d of this.docs.values()) wrote = (await d.snapshot()) || wrote
+    return wrote
   }
 
   /**
@@ -651,14 +675,15 @@ export class SyncClient {
   }
 
   /** Appends a membership op with compare-and-set at the relay, rebuilding and retrying when another op won the race. `build` returns undefined when the change is no longer needed. */
-  private async proposeOp(build: () => MembershipOp | undefined): Promise<void> {
+  private async proposeOp(build: () => MembershipOp | undefined, options: admin.ProposeOptions = {}): Promise<void> {
     await this.withConnection(async () => {
       for (let attempt = 0; attempt < 8; attempt++) {
+        await options.prepare?.()
         await this.inbound
         const op = build()
         if (!op) return
         const result = this.opResults.wait()
-        this.send({ type: 'appendOp', op: op.bytes })
+        this.send(options.heads ? { type: 'removeOp', op: op.bytes, heads: options.heads() } : { type: 'appendOp', op: op.bytes })
         const r = await result
         if (r.code === '') {
           // The relay broadcasts the op before its result; wait until it is applied here.

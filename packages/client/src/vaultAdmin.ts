@@ -8,13 +8,20 @@ import { newRecoveryCode, recoveryIdentity } from './recovery.js'
 import type { DeviceInfo } from './syncClient.js'
 import { scopeNames } from './syncClient.js'
 
+export interface ProposeOptions {
+  /** Runs before each attempt (and its build), on the open connection. */
+  prepare?: () => Promise<void>
+  /** For a removal: the removed device's chain head per doc, which the relay checks before appending. */
+  heads?: () => { docId: Uint8Array; seq: number }[]
+}
+
 /** What the vault's membership commands need from the engine. */
 export interface AdminContext {
   membership: Membership
   identity: DeviceIdentity
   now(): number
   /** Appends an op with compare-and-set, rebuilding it after a lost race; `build` returns undefined when it is no longer needed. */
-  proposeOp(build: () => MembershipOp | undefined): Promise<void>
+  proposeOp(build: () => MembershipOp | undefined, options?: ProposeOptions): Promise<void>
   withConnection<T>(fn: () => Promise<T>): Promise<T>
   /** After catching up with the relay: a device's last envelope in every bound doc. */
   lastEnvelopes(deviceId: Uint8Array): Promise<RemovalHeads>
@@ -48,15 +55,22 @@ export async function removeDevice(ctx: AdminContext, id: string): Promise<void>
   requireScope(ctx, Scope.admin, 'remove devices')
   const target = fromHex(id)
   if (!ctx.membership.member(target)) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
-  await ctx.withConnection(async () => {
-    const heads = await ctx.lastEnvelopes(target)
-    await ctx.proposeOp(() => {
+  // Its last envelopes, read again before each attempt: the relay appends the removal only while they are still its heads.
+  let heads: RemovalHeads = {}
+  await ctx.proposeOp(
+    () => {
       const m = ctx.membership.member(target)
       if (!m) throw new MindsyncError('E_NOT_MEMBER', `device ${id} is not a member of this vault`)
       if (m.removedIndex !== undefined) return undefined // removed meanwhile by another device
       return ctx.membership.newEpochOp(ctx.now(), target, heads)
-    })
-  })
+    },
+    {
+      prepare: async () => {
+        heads = await ctx.lastEnvelopes(target)
+      },
+      heads: () => Object.entries(heads).map(([doc, [seq]]) => ({ docId: fromHex(doc), seq })),
+    },
+  )
 }
 
 /** Opens a new epoch with a fresh key for every current device (needs admin and the relay). Returns the new epoch. */

@@ -47,11 +47,16 @@ function refusal(status: number, body: string): MindsyncError {
 }
 
 async function getChallenge(base: string, timeoutMs: number): Promise<{ relayId: Uint8Array; challenge: Uint8Array }> {
-  let res: Response
-  try {
-    res = await fetch(`${base}${CHALLENGE_PATH}`, { signal: AbortSignal.timeout(timeoutMs) })
-  } catch (e) {
-    throw new MindsyncError('E_UNREACHABLE', `cannot reach the relay at ${base}: ${(e as Error).cause ?? (e as Error).message}`)
+  let res: Response | undefined
+  const signal = AbortSignal.timeout(timeoutMs)
+  // Twice: a kept-alive connection the relay closed while this device was busy fails once, then a fresh one is opened.
+  for (let attempt = 0; !res; attempt++) {
+    try {
+      res = await fetch(`${base}${CHALLENGE_PATH}`, { signal })
+    } catch (e) {
+      if (attempt === 0 && !signal.aborted) continue
+      throw new MindsyncError('E_UNREACHABLE', `cannot reach the relay at ${base}: ${(e as Error).cause ?? (e as Error).message}`)
+    }
   }
   if (!res.ok) throw refusal(res.status, await res.text())
   const body = (await res.json()) as { relayId?: string; challenge?: string }

@@ -31,6 +31,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('subscribe' as const), docId: id16, cursor: uint }),
   fc.record({ type: fc.constant('push' as const), envelope: blob() }),
   fc.record({ type: fc.constant('appendOp' as const), op: blob() }),
+  fc.record({ type: fc.constant('removeOp' as const), op: blob(), heads: fc.array(fc.record({ docId: id16, seq: uint }), { maxLength: 4 }) }),
   fc.record({ type: fc.constant('awareness' as const), envelope: blob() }),
   fc.record({ type: fc.constant('fetch' as const), docId: id16, from: uint, to: uint }),
   fc.record({ type: fc.constant('welcome' as const), relayId: id16, vaultId: id16, deviceId: id16, serverTime: uint }),

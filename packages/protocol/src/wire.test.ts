@@ -12,6 +12,7 @@ const everyMessage: Message[] = [
   { type: 'subscribe', docId, cursor: 300 },
   { type: 'push', envelope: filled(200, 1) },
   { type: 'appendOp', op: filled(150, 2) },
+  { type: 'removeOp', op: filled(150, 3), heads: [{ docId: filled(16, 4), seq: 7 }, { docId: filled(16, 5), seq: 0 }] },
   { type: 'awareness', envelope: filled(90, 3) },
   { type: 'fetch', docId, from: 10, to: 2 ** 40 },
   { type: 'welcome', relayId: filled(16, 0xee), vaultId: filled(16, 0xaa), deviceId: filled(16, 0x01), serverTime: 1_700_000_000_000 },
@@ -52,7 +53,7 @@ describe('wire frames', () => {
   })
 
   it('refuses an unknown message type', () => {
-    for (const t of [0, 9, 19, 27, 30, 127, 128 * 3]) {
+    for (const t of [0, 10, 19, 27, 30, 127, 128 * 3]) {
       const e = encoding.createEncoder()
       encoding.writeVarUint(e, t)
       const err = expectCode(() => decodeFrame(encoding.toUint8Array(e)), 'E_BAD_FRAME', 'message type')

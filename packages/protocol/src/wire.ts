@@ -14,6 +14,7 @@ export const MessageType = {
   fetch: 6,
   seenRequest: 7,
   fetchSeqs: 8,
+  removeOp: 9,
   welcome: 20,
   ops: 21,
   envelopes: 22,
@@ -35,6 +36,8 @@ export type ClientMessage =
   | { type: 'subscribe'; docId: Uint8Array; cursor: number }
   | { type: 'push'; envelope: Uint8Array }
   | { type: 'appendOp'; op: Uint8Array }
+  /** A removal op with the removed device's chain head per doc as the remover saw them: the relay appends it only if they are still its heads. */
+  | { type: 'removeOp'; op: Uint8Array; heads: { docId: Uint8Array; seq: number }[] }
   | { type: 'awareness'; envelope: Uint8Array }
   | { type: 'fetch'; docId: Uint8Array; from: number; to: number }
   | { type: 'seenRequest' }
@@ -71,6 +74,14 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
       break
     case 'appendOp':
       encoding.writeVarUint8Array(e, m.op)
+      break
+    case 'removeOp':
+      encoding.writeVarUint8Array(e, m.op)
+      encoding.writeVarUint(e, m.heads.length)
+      for (const h of m.heads) {
+        encoding.writeUint8Array(e, h.docId)
+        encoding.writeVarUint(e, h.seq)
+      }
       break
     case 'fetch':
       encoding.writeUint8Array(e, m.docId)
@@ -144,6 +155,7 @@ export function encodeFrame(messages: readonly Message[]): Uint8Array {
 }
 
 const MAX_ITEMS = 1_000_000
+const MAX_REMOVAL_HEADS = 10_000
 const MAX_TEXT = 4096
 
 function readMessage(r: Reader): Message {
@@ -157,6 +169,13 @@ function readMessage(r: Reader): Message {
       return { type: 'push', envelope: r.bytes('envelope', MAX_BODY_BYTES) }
     case MessageType.appendOp:
       return { type: 'appendOp', op: r.bytes('op', 1 << 20) }
+    case MessageType.removeOp: {
+      const op = r.bytes('op', 1 << 20)
+      const count = r.varUint('heads count', MAX_REMOVAL_HEADS)
+      const heads: { docId: Uint8Array; seq: number }[] = []
+      for (let i = 0; i < count; i++) heads.push({ docId: r.fixed(`heads[${i}].docId`, DOC_ID_BYTES), seq: r.varUint(`heads[${i}].seq`) })
+      return { type: 'removeOp', op, heads }
+    }
     case MessageType.awareness:
       return { type: 'awareness', envelope: r.bytes('envelope', MAX_BODY_BYTES) }
     case MessageType.fetch:

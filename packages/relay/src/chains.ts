@@ -1,5 +1,5 @@
 import { toHex } from '@mindsync/crypto'
-import { ZERO_HASH, decodeEnvelope, envelopeHash, sameBytes } from '@mindsync/protocol'
+import { ZERO_HASH, envelopeHash, sameBytes } from '@mindsync/protocol'
 import type { Envelope } from '@mindsync/protocol'
 import type { Connection } from './connection.js'
 import { BoundedMap } from './lru.js'
@@ -44,6 +44,8 @@ export interface Chains {
   stored(item: PendingPush): void
   /** The items could not be stored: forget their chains' heads (they are reloaded from storage). */
   failed(items: readonly PendingPush[]): void
+  /** The device's chain head seq for the doc, counting pushes accepted but not yet stored. */
+  headSeq(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array): Promise<number>
 }
 
 export function createChains(storage: RelayStorage, maxCached: number): Chains {
@@ -52,15 +54,15 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
   /** `${chainKey}:${seq}` → accepted, not yet stored */
   const pending = new Map<string, PendingPush>()
 
-  async function headOf(key: string, env: Envelope): Promise<ChainHead> {
+  async function headOf(key: string, ids: { vaultId: Uint8Array; docId: Uint8Array; deviceId: Uint8Array }): Promise<ChainHead> {
     const hit = heads.get(key)
     if (hit) return hit
     let p = loading.get(key)
     if (!p) {
-      const { vaultId, docId, deviceId } = env.header
+      const { vaultId, docId, deviceId } = ids
       p = storage
         .deviceHead(vaultId, docId, deviceId)
-        .then((h): ChainHead => (h ? { seq: h.seq, hash: envelopeHash(decodeEnvelope(h.bytes)), pending: 0 } : { seq: 0, hash: ZERO_HASH, pending: 0 }))
+        .then((h): ChainHead => (h ? { seq: h.seq, hash: h.hash, pending: 0 } : { seq: 0, hash: ZERO_HASH, pending: 0 }))
         .finally(() => loading.delete(key))
       loading.set(key, p)
     }
@@ -81,10 +83,29 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
         : { kind: 'reject', code: 'E_EQUIVOCATION', message: `a different envelope with seq ${seq} is already accepted` }
     }
     const stored = await storage.findEnvelope(vaultId, docId, deviceId, seq)
-    if (!stored) return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1}` }
+    if (!stored) return pruned(head, env)
     return sameBytes(stored.bytes, env.bytes)
       ? { kind: 'stored', serverSeq: stored.serverSeq }
       : { kind: 'reject', code: 'E_EQUIVOCATION', message: `a different envelope with seq ${seq} is already stored` }
+  }
+
+  /**
+   * A resend of a seq the relay stored and then pruned: acknowledged with the
+   * base snapshot's serverSeq (the envelope is held through it), so a device
+   * resending its outbox after a lost ack moves on. Refused where the relay
+   * still knows the envelope's hash (its own chain head, or the base's
+   * covered head for exactly this seq) and it differs.
+   */
+  async function pruned(head: ChainHead, env: Envelope): Promise<PushVerdict> {
+    const { vaultId, docId, deviceId, seq } = env.header
+    const base = await storage.baseSnapshot(vaultId, docId)
+    const covered = base?.covers.find((c) => sameBytes(c.deviceId, deviceId))
+    if (!base || !covered || covered.seq < seq) return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1}` }
+    const known = seq === head.seq ? head.hash : seq === covered.seq ? covered.hash : undefined
+    if (known && !sameBytes(known, envelopeHash(env))) {
+      return { kind: 'reject', code: 'E_EQUIVOCATION', message: `a different envelope with seq ${seq} was stored (now held through the base snapshot)` }
+    }
+    return { kind: 'stored', serverSeq: base.serverSeq }
   }
 
   return {
@@ -92,7 +113,7 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
       const h = env.header
       const docKey = `${toHex(h.vaultId)}:${toHex(h.docId)}`
       const key = `${docKey}:${toHex(h.deviceId)}`
-      const head = await headOf(key, env)
+      const head = await headOf(key, h)
       // From here to the end of the accept branch nothing awaits, so two
       // pushes of one chain can never both take the same place.
       if (h.seq <= head.seq) return resent(key, head, env)
@@ -101,11 +122,12 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
         return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1} with prevHash naming seq ${head.seq}` }
       }
       if (stale !== undefined) return { kind: 'reject', code: 'E_STALE_EPOCH', message: stale }
+      const hash = envelopeHash(env)
       head.seq = h.seq
-      head.hash = envelopeHash(env)
+      head.hash = hash
       head.pending++
       const item: PendingPush = {
-        record: { vaultId: h.vaultId, docId: h.docId, deviceId: h.deviceId, seq: h.seq, kind: h.kind, bytes: env.bytes },
+        record: { vaultId: h.vaultId, docId: h.docId, deviceId: h.deviceId, seq: h.seq, kind: h.kind, bytes: env.bytes, hash, ...(h.covers ? { covers: h.covers } : {}) },
         chainKey: key,
         docKey,
         pushers: [pusher],
@@ -119,6 +141,10 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
       pending.delete(`${item.chainKey}:${item.record.seq}`)
       const head = heads.get(item.chainKey)
       if (head && head.pending > 0) head.pending--
+    },
+
+    async headSeq(vaultId, docId, deviceId) {
+      return (await headOf(`${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`, { vaultId, docId, deviceId })).seq
     },
 
     failed(items) {

@@ -15,6 +15,7 @@ import { createMembership } from './membership.js'
 import type { AppendOpResult } from './membership.js'
 import { createFlushScheduler } from './outbox.js'
 import type { Peer } from './outbox.js'
+import { findBySeq } from './seqFetch.js'
 import { createSession } from './session.js'
 import type { Session, SessionDeps } from './session.js'
 import type { RelayStorage } from './storage.js'
@@ -149,6 +150,7 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
   }
 
   const deps: SessionDeps = {
+    removing: new Set(),
     limits,
     log,
     membership,
@@ -159,14 +161,7 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
     stopping: () => stopping,
     touch,
     lastSeen: (vaultId) => storage.lastSeen(vaultId),
-    async findBySeq(vaultId, docId, deviceId, from, to) {
-      const out: { serverSeq: number; envelope: Uint8Array }[] = []
-      for (let seq = from; seq <= to; seq++) {
-        const found = await storage.findEnvelope(vaultId, docId, deviceId, seq)
-        if (found) out.push({ serverSeq: found.serverSeq, envelope: found.bytes })
-      }
-      return out
-    },
+    findBySeq: (vaultId, docId, deviceId, from, to) => findBySeq(storage, vaultId, docId, deviceId, from, to),
     opAppended,
     forget,
   }

@@ -30,7 +30,7 @@ export type { Peer } from './outbox.js'
  * @example
  * const storage = createSqliteRelayStorage('./data/relay.db', { synchronous: 'full' })
  */
-export type { EnvelopeRecord, RelayStorage, StoredItem } from './storage.js'
+export type { BaseSnapshot, EnvelopeRecord, RelayStorage, StoredItem } from './storage.js'
 export { createSqliteRelayStorage, SQLITE_SCHEMA_VERSION } from './sqliteStorage.js'
 export type { SqliteRelayStorageOptions } from './sqliteStorage.js'
 export { createMemoryRelayStorage } from './memoryStorage.js'

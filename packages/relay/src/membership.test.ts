@@ -88,15 +88,19 @@ describe('membership ops', () => {
     expect(await onTwo.waitFor('opResult')).toMatchObject({ index: 1, code: 'E_CONFLICT', message: expect.stringMatching(/lost a race/) })
   })
 
-  it('hello returns the ops from min(opsFrom, head)', async () => {
+  it('hello returns the ops from min(opsFrom, index of the last op)', async () => {
     const core = newCore()
     const { vault, owner, conn } = await registerVault(core)
     await appendOps(conn, vault.addDevice(owner, createTestDevice()), vault.rotate(owner))
     conn.send({ type: 'hello', opsFrom: 1 })
     const ops = await conn.waitFor('ops', (m) => m.from === 1 && m.ops.length === 2)
     expect(ops.ops.map((o) => [...o])).toEqual([[...(vault.ops[1]?.bytes ?? [])], [...(vault.ops[2]?.bytes ?? [])]])
+    // Always with the relay's last op, so a device can tell a shorter log from a forked one.
+    const before = conn.received.length
     conn.send({ type: 'hello', opsFrom: 99 })
-    expect(await conn.waitFor('ops', (m) => m.from === 3)).toMatchObject({ ops: [] })
+    const last = await conn.waitFor('ops', (m) => conn.received.indexOf(m) >= before)
+    expect(last.from).toBe(2)
+    expect(last.ops.map((o) => [...o])).toEqual([[...(vault.ops[2]?.bytes ?? [])]])
   })
 
   it('an appended op reaches every session of the vault; a stale or unauthorized one is refused with its code', async () => {
@@ -149,6 +153,39 @@ describe('membership ops', () => {
     expect(await p.waitClosed()).toMatchObject({ code: CloseCode.revoked })
     expect(p.received.some((m) => m.type === 'ops' && m.from === remove.index)).toBe(true)
     expect(conn.closedWith()).toBeUndefined()
+  })
+
+  it('a removal sent with the device heads the remover saw is appended only while they are still the heads', async () => {
+    const core = newCore()
+    const { vault, owner, conn } = await registerVault(core)
+    const phone = createTestDevice()
+    await appendOps(conn, vault.addDevice(owner, phone))
+    const p = await connectToCore(core, phone, vault.vaultId)
+    await p.waitFor('welcome')
+    const docId = testDocId()
+    for (const text of ['one', 'two']) {
+      const env = vault.envelope(phone, docId, text)
+      p.send({ type: 'push', envelope: env.bytes })
+      await p.waitFor('ack', (m) => m.seq === env.header.seq)
+    }
+    // The remover saw only the first envelope: refused, nothing appended.
+    const remove = vault.removeDevice(owner, phone)
+    conn.send({ type: 'removeOp', op: remove.bytes, heads: [{ docId, seq: 1 }] })
+    const refused = await conn.waitFor('opResult', (m) => m.index === remove.index)
+    expect(refused.code).toBe('E_CONFLICT')
+    expect(refused.message).toMatch(/has 2 envelopes/)
+    expect(p.closedWith()).toBeUndefined()
+    // Caught up: appended, and the device is closed.
+    conn.send({ type: 'removeOp', op: remove.bytes, heads: [{ docId, seq: 2 }] })
+    expect(await conn.waitFor('opResult', (m) => m.index === remove.index && m.code === '')).toBeDefined()
+    expect(await p.waitClosed()).toMatchObject({ code: CloseCode.revoked })
+  })
+
+  it('removeOp carrying an op that is not a removal closes the connection', async () => {
+    const core = newCore()
+    const { vault, owner, conn } = await registerVault(core)
+    conn.send({ type: 'removeOp', op: vault.addDevice(owner, createTestDevice()).bytes, heads: [] })
+    expect((await conn.waitClosed()).reason).toMatch(/must remove a device/)
   })
 
   it('an undecodable op closes the connection with badFrame naming the field', async () => {

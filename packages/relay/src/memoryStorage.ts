@@ -1,5 +1,6 @@
 import { randomBytes, toHex } from '@mindsync/crypto'
-import type { EnvelopeRecord, RelayStorage, StoredItem } from './storage.js'
+import { copyCovers, coveredSeqs, dominates } from './covers.js'
+import type { BaseSnapshot, EnvelopeRecord, RelayStorage, StoredItem } from './storage.js'
 
 interface Row {
   serverSeq: number
@@ -9,11 +10,40 @@ interface Row {
 }
 
 interface Doc {
+  /** Ascending by serverSeq; pruning removes rows, so serverSeq n is not at index n - 1. */
   rows: Row[]
+  /** Highest serverSeq ever given: pruning never lowers it. */
+  head: number
+  /** Sum of the stored rows' sizes. */
+  bytes: number
   /** `${deviceHex}:${seq}` → row */
   byDeviceSeq: Map<string, Row>
-  /** deviceHex → row with the highest seq */
-  heads: Map<string, Row>
+  /** deviceHex → seq and hash of its highest envelope, kept when the envelope is pruned */
+  chainHeads: Map<string, { seq: number; hash: Uint8Array }>
+  base?: BaseSnapshot
+}
+
+/** Index of the first row with serverSeq > after (rows ascend by serverSeq). */
+function firstAfter(rows: readonly Row[], after: number): number {
+  let lo = 0
+  let hi = rows.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((rows[mid] as Row).serverSeq <= after) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Deletes the doc's envelopes stored before the base that it covers. */
+function prune(doc: Doc, base: BaseSnapshot): void {
+  const covered = coveredSeqs(base.covers)
+  doc.rows = doc.rows.filter((row) => {
+    if (row.serverSeq >= base.serverSeq || row.seq > (covered.get(row.deviceHex) ?? 0)) return true
+    doc.byDeviceSeq.delete(`${row.deviceHex}:${row.seq}`)
+    doc.bytes -= row.bytes.length
+    return false
+  })
 }
 
 /**
@@ -37,7 +67,7 @@ export function createMemoryRelayStorage(): RelayStorage {
   const docOf = (key: string): Doc => {
     let d = docs.get(key)
     if (!d) {
-      d = { rows: [], byDeviceSeq: new Map(), heads: new Map() }
+      d = { rows: [], head: 0, bytes: 0, byDeviceSeq: new Map(), chainHeads: new Map() }
       docs.set(key, d)
     }
     return d
@@ -77,25 +107,39 @@ export function createMemoryRelayStorage(): RelayStorage {
     async appendEnvelopes(batch) {
       check()
       // Validate the whole batch first so a refusal stores nothing (atomic).
-      const seenInBatch = new Set<string>()
+      const headsInBatch = new Map<string, number>()
       for (const r of batch) {
-        const k = `${docKey(r.vaultId, r.docId)}:${toHex(r.deviceId)}:${r.seq}`
-        const doc = docs.get(docKey(r.vaultId, r.docId))
-        if (seenInBatch.has(k) || doc?.byDeviceSeq.has(`${toHex(r.deviceId)}:${r.seq}`)) {
-          throw new Error(`envelope (device ${toHex(r.deviceId)}, seq ${r.seq}) is already stored`)
-        }
-        seenInBatch.add(k)
+        const chain = `${docKey(r.vaultId, r.docId)}:${toHex(r.deviceId)}`
+        const head = headsInBatch.get(chain) ?? docs.get(docKey(r.vaultId, r.docId))?.chainHeads.get(toHex(r.deviceId))?.seq ?? 0
+        if (r.seq <= head) throw new Error(`envelope (device ${toHex(r.deviceId)}, seq ${r.seq}) is at or below the device's head ${head}: already stored`)
+        headsInBatch.set(chain, r.seq)
       }
       return batch.map((r: EnvelopeRecord) => {
         const doc = docOf(docKey(r.vaultId, r.docId))
         const deviceHex = toHex(r.deviceId)
-        const row: Row = { serverSeq: doc.rows.length + 1, deviceHex, seq: r.seq, bytes: r.bytes.slice() }
+        const row: Row = { serverSeq: ++doc.head, deviceHex, seq: r.seq, bytes: r.bytes.slice() }
         doc.rows.push(row)
+        doc.bytes += row.bytes.length
         doc.byDeviceSeq.set(`${deviceHex}:${r.seq}`, row)
-        const head = doc.heads.get(deviceHex)
-        if (!head || head.seq < r.seq) doc.heads.set(deviceHex, row)
+        doc.chainHeads.set(deviceHex, { seq: r.seq, hash: r.hash.slice() })
+        if (r.covers && dominates(r.covers, doc.base?.covers)) {
+          doc.base = { serverSeq: row.serverSeq, covers: copyCovers(r.covers) }
+          prune(doc, doc.base)
+        }
         return row.serverSeq
       })
+    },
+
+    async baseSnapshot(vaultId, docId) {
+      check()
+      const base = docs.get(docKey(vaultId, docId))?.base
+      return base && { serverSeq: base.serverSeq, covers: copyCovers(base.covers) }
+    },
+
+    async docUsage(vaultId, docId) {
+      check()
+      const doc = docs.get(docKey(vaultId, docId))
+      return { envelopes: doc?.rows.length ?? 0, bytes: doc?.bytes ?? 0 }
     },
 
     async readEnvelopes(vaultId, docId, afterServerSeq, limitCount, limitBytes) {
@@ -104,8 +148,7 @@ export function createMemoryRelayStorage(): RelayStorage {
       const out: StoredItem[] = []
       if (!doc) return out
       let bytes = 0
-      // serverSeq n lives at rows[n - 1]
-      for (let i = Math.max(0, afterServerSeq); i < doc.rows.length && out.length < limitCount; i++) {
+      for (let i = firstAfter(doc.rows, afterServerSeq); i < doc.rows.length && out.length < limitCount; i++) {
         const row = doc.rows[i] as Row
         if (out.length > 0 && bytes + row.bytes.length > limitBytes) break
         bytes += row.bytes.length
@@ -122,13 +165,13 @@ export function createMemoryRelayStorage(): RelayStorage {
 
     async deviceHead(vaultId, docId, deviceId) {
       check()
-      const row = docs.get(docKey(vaultId, docId))?.heads.get(toHex(deviceId))
-      return row && { seq: row.seq, bytes: row.bytes.slice() }
+      const head = docs.get(docKey(vaultId, docId))?.chainHeads.get(toHex(deviceId))
+      return head && { seq: head.seq, hash: head.hash.slice() }
     },
 
     async headSeq(vaultId, docId) {
       check()
-      return docs.get(docKey(vaultId, docId))?.rows.length ?? 0
+      return docs.get(docKey(vaultId, docId))?.head ?? 0
     },
 
     async touchDevice(vaultId, deviceId, timeMs) {

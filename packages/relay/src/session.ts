@@ -1,5 +1,5 @@
 import { fromHex, toHex } from '@mindsync/crypto'
-import { CloseCode, EnvelopeKind, Scope, decodeEnvelope, decodeFrame, decodeOp, hasScope, sameBytes } from '@mindsync/protocol'
+import { CloseCode, EnvelopeKind, OpType, Scope, decodeEnvelope, decodeFrame, decodeOp, hasScope, sameBytes } from '@mindsync/protocol'
 import type { ClientMessage, Envelope, Member, MembershipOp, Message } from '@mindsync/protocol'
 import type { RelayAuth } from './auth.js'
 import type { Chains } from './chains.js'
@@ -37,13 +37,15 @@ export interface SessionDeps {
   touch(auth: RelayAuth): void
   /** When the relay last saw each device of a vault (hex device id to ms). */
   lastSeen(vaultId: Uint8Array): Promise<Map<string, number>>
-  /** One author's stored envelopes of a doc with from ≤ seq ≤ to. */
+  /** One author's stored envelopes of a doc with from ≤ seq ≤ to, and the base snapshot when it covers pruned ones. */
   findBySeq(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array, from: number, to: number): Promise<{ serverSeq: number; envelope: Uint8Array }[]>
   opAppended(result: Extract<AppendOpResult, { ok: true }>): void
   forget(session: Session): void
+  /** vault:device (hex) of devices a removal op is being checked and appended for: their pushes wait for the outcome. */
+  removing: Set<string>
 }
 
-const CLIENT_TYPES = new Set<Message['type']>(['hello', 'subscribe', 'push', 'appendOp', 'awareness', 'fetch', 'seenRequest', 'fetchSeqs'])
+const CLIENT_TYPES = new Set<Message['type']>(['hello', 'subscribe', 'push', 'appendOp', 'removeOp', 'awareness', 'fetch', 'seenRequest', 'fetchSeqs'])
 
 /** WebSocket close reasons are limited to 123 UTF-8 bytes (RFC 6455 5.5). */
 export function closeReason(reason: string): string {
@@ -129,6 +131,7 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
     if (h.epoch > m.view.state.epoch) return reject('E_UNKNOWN_EPOCH', `epoch ${h.epoch} is ahead of the vault's epoch ${m.view.state.epoch}`, h.docId, h.seq)
     // A removed device holds every key before the epoch its removal opened: nothing new is stored under one.
     const stale = h.epoch < m.view.state.sealFrom ? `epoch ${h.epoch} was closed by a device removal; seal under epoch ${m.view.state.epoch}` : undefined
+    if (deps.removing.has(`${vaultKey}:${toHex(h.deviceId)}`)) return reject('E_CONFLICT', 'this device is being removed from the vault', h.docId, h.seq)
     const verdict = await deps.chains.admit(env, session, stale)
     if (!open) return
     switch (verdict.kind) {
@@ -190,12 +193,45 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
     outbox.push({ type: 'opResult', index: op.index, code: '', message: '' })
   }
 
+  /**
+   * A removal op with the removed device's heads as the remover saw them:
+   * appended only while they are still this relay's heads (else E_CONFLICT:
+   * the remover catches up and tries again), with the device's pushes held
+   * off meanwhile, so its recorded last envelopes are all it ever stored.
+   */
+  async function removeOp(bytes: Uint8Array, heads: { docId: Uint8Array; seq: number }[]): Promise<void> {
+    let op: MembershipOp
+    try {
+      op = decodeOp(bytes)
+    } catch (e) {
+      return close(CloseCode.badFrame, `removeOp: ${(e as Error).message}`)
+    }
+    if (op.type !== OpType.removeDevice) return close(CloseCode.badFrame, 'removeOp: the op must remove a device')
+    if (!(await member())) return
+    const key = `${vaultKey}:${toHex(op.target)}`
+    if (deps.removing.has(key)) return outbox.push({ type: 'opResult', index: op.index, code: 'E_CONFLICT', message: 'another removal of this device is under way' })
+    deps.removing.add(key)
+    try {
+      for (const h of heads) {
+        const seq = await deps.chains.headSeq(auth.vaultId, h.docId, op.target)
+        if (seq !== h.seq) {
+          return outbox.push({ type: 'opResult', index: op.index, code: 'E_CONFLICT', message: `the device has ${seq} envelopes in doc ${toHex(h.docId)}, the removal records ${h.seq}: catch up and try again` })
+        }
+      }
+      await appendOp(bytes)
+    } finally {
+      deps.removing.delete(key)
+    }
+  }
+
   async function handle(m: ClientMessage): Promise<void> {
     switch (m.type) {
       case 'hello':
         return hello(m.opsFrom)
       case 'appendOp':
         return appendOp(m.op)
+      case 'removeOp':
+        return removeOp(m.op, m.heads)
       case 'push':
         return push(m.envelope)
       case 'awareness':

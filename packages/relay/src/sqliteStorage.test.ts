@@ -1,17 +1,35 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { toHex } from '@mindsync/crypto'
+import { envelopeHash } from '@mindsync/protocol'
+import type { Envelope } from '@mindsync/protocol'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SQLITE_SCHEMA_VERSION, createSqliteRelayStorage } from './sqliteStorage.js'
-import { runRelayStorageTests } from './testing/index.js'
+import type { SqliteRelayStorageOptions } from './sqliteStorage.js'
+import { createTestDevice, createTestVault, runRelayStorageTests, testDocId } from './testing/index.js'
+import type { RelayStorageSetup } from './testing/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mindsync-relay-storage-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let n = 0
 
-runRelayStorageTests('sqlite file', async () => ({ storage: createSqliteRelayStorage(join(dir, `conformance-${n++}.db`)) }))
-runRelayStorageTests('sqlite synchronous=normal', async () => ({ storage: createSqliteRelayStorage(join(dir, `normal-${n++}.db`), { synchronous: 'normal' }) }))
+/** A storage on a new file, and how to open that file again. */
+const onFile = (prefix: string, options?: SqliteRelayStorageOptions) => async (): Promise<RelayStorageSetup> => {
+  const path = join(dir, `${prefix}-${n++}.db`)
+  const storage = createSqliteRelayStorage(path, options)
+  return {
+    storage,
+    async reopen() {
+      await storage.close()
+      return createSqliteRelayStorage(path, options)
+    },
+  }
+}
+
+runRelayStorageTests('sqlite file', onFile('conformance'))
+runRelayStorageTests('sqlite synchronous=normal', onFile('normal', { synchronous: 'normal' }))
 
 describe('SQLite relay storage', () => {
   it('keeps its relay id and data across reopening, in WAL mode with synchronous=FULL', async () => {
@@ -20,7 +38,7 @@ describe('SQLite relay storage', () => {
     const relayId = await a.relayId()
     const v = new Uint8Array(16).fill(1)
     await a.appendOp(v, 0, new Uint8Array([1, 2, 3]))
-    await a.appendEnvelopes([{ vaultId: v, docId: v, deviceId: v, seq: 1, kind: 1, bytes: new Uint8Array([9]) }])
+    await a.appendEnvelopes([{ vaultId: v, docId: v, deviceId: v, seq: 1, kind: 1, bytes: new Uint8Array([9]), hash: new Uint8Array(32) }])
     await a.close()
 
     const db = new Database(path, { readonly: true })
@@ -32,7 +50,30 @@ describe('SQLite relay storage', () => {
     expect([...(await b.relayId())]).toEqual([...relayId])
     expect((await b.loadOps(v))?.map((o) => [...o])).toEqual([[1, 2, 3]])
     expect(await b.headSeq(v, v)).toBe(1)
-    expect(await b.appendEnvelopes([{ vaultId: v, docId: v, deviceId: v, seq: 2, kind: 1, bytes: new Uint8Array([8]) }])).toEqual([2])
+    expect(await b.appendEnvelopes([{ vaultId: v, docId: v, deviceId: v, seq: 2, kind: 1, bytes: new Uint8Array([8]), hash: new Uint8Array(32) }])).toEqual([2])
+    await b.close()
+  })
+
+  it('upgrades a version 1 database: each device head gets the hash of its stored envelope', async () => {
+    const path = join(dir, 'v1.db')
+    const owner = createTestDevice()
+    const vault = createTestVault(owner)
+    const doc = testDocId()
+    const envs = [vault.envelope(owner, doc, 'one'), vault.envelope(owner, doc, 'two')]
+    const a = createSqliteRelayStorage(path)
+    const record = (e: (typeof envs)[number]) => ({ vaultId: vault.vaultId, docId: doc, deviceId: owner.deviceId, seq: e.header.seq, kind: e.header.kind, bytes: e.bytes, hash: new Uint8Array(32) })
+    await a.appendEnvelopes(envs.map(record))
+    await a.close()
+    // Back to what version 1 held: no heads, no base.
+    const db = new Database(path)
+    db.exec('DROP TABLE chain_heads; DROP TABLE base_covers; DROP TABLE base_snapshots; DELETE FROM schema_version WHERE version > 1')
+    db.close()
+
+    const b = createSqliteRelayStorage(path)
+    const head = await b.deviceHead(vault.vaultId, doc, owner.deviceId)
+    expect(head?.seq).toBe(2)
+    expect(toHex(head?.hash ?? new Uint8Array(0))).toBe(toHex(envelopeHash(envs[1] as Envelope)))
+    expect(await b.baseSnapshot(vault.vaultId, doc)).toBeUndefined()
     await b.close()
   })
 

@@ -1,6 +1,9 @@
 import { randomBytes } from '@mindsync/crypto'
+import { decodeEnvelope, envelopeHash } from '@mindsync/protocol'
+import type { CoveredHead } from '@mindsync/protocol'
 import Database from 'better-sqlite3'
-import type { EnvelopeRecord, RelayStorage, StoredItem } from './storage.js'
+import { copyCovers, dominates } from './covers.js'
+import type { BaseSnapshot, EnvelopeRecord, RelayStorage, StoredItem } from './storage.js'
 
 /** Options of the SQLite storage. */
 export interface SqliteRelayStorageOptions {
@@ -17,8 +20,11 @@ export interface SqliteRelayStorageOptions {
   synchronous?: 'full' | 'normal'
 }
 
+/** SQL to run, or a step that needs code. */
+type Migration = string | ((db: Database.Database) => void)
+
 // Each entry upgrades the schema by one version; never edit a shipped entry.
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
   CREATE TABLE ops (
@@ -39,6 +45,27 @@ const MIGRATIONS: readonly string[] = [
     vault_id BLOB NOT NULL, device_id BLOB NOT NULL, last_seen INTEGER NOT NULL,
     PRIMARY KEY (vault_id, device_id));
   `,
+  // 2: snapshots and pruning. Chain heads outlive the envelopes they name;
+  // the base snapshot of a doc and what it covers decide what is pruned.
+  (db) => {
+    db.exec(`
+    CREATE TABLE chain_heads (
+      doc INTEGER NOT NULL REFERENCES docs (id), device_id BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
+      PRIMARY KEY (doc, device_id));
+    CREATE TABLE base_snapshots (doc INTEGER PRIMARY KEY REFERENCES docs (id), server_seq INTEGER NOT NULL);
+    CREATE TABLE base_covers (
+      doc INTEGER NOT NULL REFERENCES docs (id), device_id BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
+      PRIMARY KEY (doc, device_id));
+    `)
+    // Nothing was pruned before this version, so every head is still stored;
+    // its hash is computed once here (the only place the storage decodes an envelope).
+    const heads = db.prepare('SELECT doc, device_id AS deviceId, MAX(seq) AS seq FROM envelopes GROUP BY doc, device_id').all() as { doc: number; deviceId: Buffer; seq: number }[]
+    const bytes = db.prepare('SELECT bytes FROM envelopes WHERE doc = ? AND device_id = ? AND seq = ?').pluck()
+    const insert = db.prepare('INSERT INTO chain_heads (doc, device_id, seq, hash) VALUES (?, ?, ?, ?)')
+    for (const h of heads) {
+      insert.run(h.doc, h.deviceId, h.seq, envelopeHash(decodeEnvelope(bytesOf(bytes.get(h.doc, h.deviceId, h.seq) as Buffer))))
+    }
+  },
 ]
 
 /** The schema version this code writes. */
@@ -56,7 +83,9 @@ function migrate(db: Database.Database): void {
   }
   db.transaction(() => {
     for (let v = current; v < MIGRATIONS.length; v++) {
-      db.exec(MIGRATIONS[v] as string)
+      const step = MIGRATIONS[v] as Migration
+      if (typeof step === 'string') db.exec(step)
+      else step(db)
       db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(v + 1, Date.now())
     }
     if (!db.prepare("SELECT 1 FROM meta WHERE key = 'relay_id'").get()) {
@@ -105,8 +134,30 @@ export function createSqliteRelayStorage(path: string, options: SqliteRelayStora
        WHERE d.vault_id = ? AND d.doc_id = ? AND e.device_id = ? AND e.seq = ?`,
     ),
     deviceHead: db.prepare(
-      `SELECT e.seq AS seq, e.bytes AS bytes FROM envelopes e JOIN docs d ON d.id = e.doc
-       WHERE d.vault_id = ? AND d.doc_id = ? AND e.device_id = ? ORDER BY e.seq DESC LIMIT 1`,
+      `SELECT h.seq AS seq, h.hash AS hash FROM chain_heads h JOIN docs d ON d.id = h.doc
+       WHERE d.vault_id = ? AND d.doc_id = ? AND h.device_id = ?`,
+    ),
+    chainHead: db.prepare('SELECT seq FROM chain_heads WHERE doc = ? AND device_id = ?').pluck(),
+    setChainHead: db.prepare(
+      `INSERT INTO chain_heads (doc, device_id, seq, hash) VALUES (?, ?, ?, ?)
+       ON CONFLICT (doc, device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+    ),
+    docRowId: db.prepare('SELECT id FROM docs WHERE vault_id = ? AND doc_id = ?').pluck(),
+    baseSeq: db.prepare('SELECT server_seq FROM base_snapshots WHERE doc = ?').pluck(),
+    baseCovers: db.prepare('SELECT device_id AS deviceId, seq, hash FROM base_covers WHERE doc = ? ORDER BY device_id'),
+    setBase: db.prepare(
+      'INSERT INTO base_snapshots (doc, server_seq) VALUES (?, ?) ON CONFLICT (doc) DO UPDATE SET server_seq = excluded.server_seq',
+    ),
+    clearCovers: db.prepare('DELETE FROM base_covers WHERE doc = ?'),
+    insertCover: db.prepare('INSERT INTO base_covers (doc, device_id, seq, hash) VALUES (?, ?, ?, ?)'),
+    // A device the base does not cover has no row: the comparison is NULL and keeps the envelope.
+    prune: db.prepare(
+      `DELETE FROM envelopes WHERE doc = ? AND server_seq < ?
+       AND seq <= (SELECT c.seq FROM base_covers c WHERE c.doc = envelopes.doc AND c.device_id = envelopes.device_id)`,
+    ),
+    usage: db.prepare(
+      `SELECT COUNT(*) AS envelopes, COALESCE(SUM(LENGTH(e.bytes)), 0) AS bytes FROM envelopes e JOIN docs d ON d.id = e.doc
+       WHERE d.vault_id = ? AND d.doc_id = ?`,
     ),
     head: db.prepare('SELECT head FROM docs WHERE vault_id = ? AND doc_id = ?').pluck(),
     touch: db.prepare(
@@ -123,10 +174,35 @@ export function createSqliteRelayStorage(path: string, options: SqliteRelayStora
     return true
   })
 
+  const coversOf = (doc: number): CoveredHead[] =>
+    (q.baseCovers.all(doc) as { deviceId: Buffer; seq: number; hash: Buffer }[]).map((c) => ({ deviceId: bytesOf(c.deviceId), seq: c.seq, hash: bytesOf(c.hash) }))
+
+  /** Makes the snapshot at `serverSeq` the doc's base when it dominates the current one, and prunes what it covers. */
+  const rebaseIfDominating = (doc: number, serverSeq: number, covers: readonly CoveredHead[]): void => {
+    const current = q.baseSeq.get(doc) === undefined ? undefined : coversOf(doc)
+    if (!dominates(covers, current)) return
+    q.setBase.run(doc, serverSeq)
+    q.clearCovers.run(doc)
+    for (const c of copyCovers(covers)) q.insertCover.run(doc, c.deviceId, c.seq, c.hash)
+    q.prune.run(doc, serverSeq)
+  }
+
+  // One read transaction, so the base and its covers come from the same commit.
+  const baseSnapshot = db.transaction((vaultId: Uint8Array, docId: Uint8Array): BaseSnapshot | undefined => {
+    const doc = q.docRowId.get(vaultId, docId) as number | undefined
+    const serverSeq = doc === undefined ? undefined : (q.baseSeq.get(doc) as number | undefined)
+    return doc === undefined || serverSeq === undefined ? undefined : { serverSeq, covers: coversOf(doc) }
+  })
+
+  // Append, heads, base and prune commit together: a crash leaves all or nothing.
   const appendEnvelopes = db.transaction((batch: readonly EnvelopeRecord[]): number[] =>
     batch.map((r) => {
       const doc = q.bumpHead.get(r.vaultId, r.docId) as { id: number; head: number }
+      const head = (q.chainHead.get(doc.id, r.deviceId) as number | undefined) ?? 0
+      if (r.seq <= head) throw new Error(`envelope (seq ${r.seq}) is at or below the device's head ${head}: already stored`)
       q.insertEnvelope.run(doc.id, doc.head, r.deviceId, r.seq, r.kind, r.bytes)
+      q.setChainHead.run(doc.id, r.deviceId, r.seq, r.hash)
+      if (r.covers) rebaseIfDominating(doc.id, doc.head, r.covers)
       return doc.head
     }),
   )
@@ -174,8 +250,16 @@ export function createSqliteRelayStorage(path: string, options: SqliteRelayStora
     },
 
     async deviceHead(vaultId, docId, deviceId) {
-      const row = q.deviceHead.get(vaultId, docId, deviceId) as { seq: number; bytes: Buffer } | undefined
-      return row && { seq: row.seq, bytes: bytesOf(row.bytes) }
+      const row = q.deviceHead.get(vaultId, docId, deviceId) as { seq: number; hash: Buffer } | undefined
+      return row && { seq: row.seq, hash: bytesOf(row.hash) }
+    },
+
+    async baseSnapshot(vaultId, docId) {
+      return baseSnapshot(vaultId, docId)
+    },
+
+    async docUsage(vaultId, docId) {
+      return q.usage.get(vaultId, docId) as { envelopes: number; bytes: number }
     },
 
     async headSeq(vaultId, docId) {

@@ -1,3 +1,5 @@
+import type { CoveredHead } from '@mindsync/protocol'
+
 /**
  * What the relay keeps durably. A handful of async methods over `Uint8Array`
  * values, so an engine on another machine (a SQL server, a replicated log)
@@ -5,7 +7,8 @@
  * SPEC.md and checked by `runRelayStorageTests` from `@mindsync/relay/testing`.
  *
  * The storage never interprets ops or envelopes: the relay core verifies
- * them and hands the storage plain bytes plus the few ids it indexes by.
+ * them and hands the storage plain bytes plus the few ids it indexes by,
+ * and for a snapshot the heads it covers, by which the storage prunes.
  */
 export interface RelayStorage {
   /** This relay's 16-byte id, created on first use and stable afterwards (devices sign it, so a signature cannot be replayed to another relay). */
@@ -29,11 +32,28 @@ export interface RelayStorage {
   /**
    * Appends a batch of envelopes in ONE atomic, durable write and returns
    * their server sequence numbers, in batch order. Server sequence numbers
-   * are per (vault, doc), start at 1 and have no gaps. When any record
-   * repeats a stored (vault, doc, device, seq), the whole batch is refused
-   * (the promise rejects) and nothing is stored.
+   * are per (vault, doc), start at 1 and are never reused (pruning leaves
+   * gaps behind). When any record is not above its device's chain head
+   * (it repeats a stored or pruned seq), the whole batch is refused (the
+   * promise rejects) and nothing is stored.
+   *
+   * A record with `covers` (a snapshot) that dominates the doc's base
+   * snapshot becomes the new base, and in the same write every envelope of
+   * the doc stored before it that its covers hold is deleted (see
+   * `baseSnapshot`).
    */
   appendEnvelopes(batch: readonly EnvelopeRecord[]): Promise<number[]>
+
+  /**
+   * The doc's base snapshot: the newest stored snapshot that dominated the
+   * one before it (for every device the old base covers, it covers that
+   * device up to at least the same seq). Never pruned; `undefined` until a
+   * snapshot is stored.
+   */
+  baseSnapshot(vaultId: Uint8Array, docId: Uint8Array): Promise<BaseSnapshot | undefined>
+
+  /** How many envelopes of the doc are stored and their total size in bytes (what pruning brings down). */
+  docUsage(vaultId: Uint8Array, docId: Uint8Array): Promise<{ envelopes: number; bytes: number }>
 
   /**
    * Stored envelopes of a doc with serverSeq > `afterServerSeq`, ascending,
@@ -43,13 +63,17 @@ export interface RelayStorage {
    */
   readEnvelopes(vaultId: Uint8Array, docId: Uint8Array, afterServerSeq: number, limitCount: number, limitBytes: number): Promise<StoredItem[]>
 
-  /** The stored envelope a device wrote with this per-device seq, if any. */
+  /** The stored envelope a device wrote with this per-device seq, if any (not once pruned). */
   findEnvelope(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array, seq: number): Promise<{ serverSeq: number; bytes: Uint8Array } | undefined>
 
-  /** The device's stored envelope with the highest seq for this doc, if any (the relay checks the next seq and prevHash against it). */
-  deviceHead(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array): Promise<{ seq: number; bytes: Uint8Array } | undefined>
+  /**
+   * The device's chain head for this doc: seq and `hash` of the highest-seq
+   * envelope ever stored, kept when pruning deletes that envelope (the relay
+   * checks the next seq and prevHash against it); `undefined` before its first.
+   */
+  deviceHead(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array): Promise<{ seq: number; hash: Uint8Array } | undefined>
 
-  /** The highest serverSeq of the doc; 0 when it has no envelopes. */
+  /** The highest serverSeq ever given in the doc (pruning never lowers it); 0 when it has had no envelopes. */
   headSeq(vaultId: Uint8Array, docId: Uint8Array): Promise<number>
 
   /** Records that the device was seen at `timeMs` (keeps the latest). */
@@ -73,6 +97,17 @@ export interface EnvelopeRecord {
   kind: number
   /** The whole encoded envelope, stored and served byte for byte. */
   bytes: Uint8Array
+  /** The envelope's chain hash (`envelopeHash`), which the author's next envelope names: kept as the device's head, so its chain outlives pruning. */
+  hash: Uint8Array
+  /** Snapshots only, from the clear header: each author's last envelope the snapshot holds with every earlier one. */
+  covers?: readonly CoveredHead[]
+}
+
+/** A doc's base snapshot: where it is stored and what it covers. */
+export interface BaseSnapshot {
+  serverSeq: number
+  /** Sorted by device id. */
+  covers: CoveredHead[]
 }
 
 /** A stored envelope and the position the relay gave it. */

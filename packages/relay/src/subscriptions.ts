@@ -28,9 +28,10 @@ interface Channel {
 /**
  * Who listens to which doc, catch-up from a cursor, and fan-out.
  *
- * The invariant (tested): a subscriber receives every serverSeq after its
- * cursor exactly once and in order, even while pushes are stored during its
- * catch-up. Catch-up reads pages from storage; it turns live only in the
+ * The invariant (tested): a subscriber receives every stored serverSeq
+ * after its cursor exactly once and in order, even while pushes are stored
+ * during its catch-up. Envelopes a base snapshot pruned are simply no longer
+ * stored: catch-up serves the snapshot instead, as the next stored item. Catch-up reads pages from storage; it turns live only in the
  * same synchronous step that sees an empty page AND `delivered >= head`,
  * where `head` rises in the same step as each fan-out. Any batch stored
  * before that step was read by catch-up; any batch after reaches it by

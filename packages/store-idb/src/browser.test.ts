@@ -24,7 +24,7 @@ const SUITE_TITLES = readdirSync(join(client, 'src/testing'))
 
 /** The suite runs once per store configuration (see browserSuite.ts). */
 const RUNS = ['idb', 'idb, durability relaxed']
-const IDB_CASES = 8
+const IDB_CASES = 9
 
 describe('store-idb in real Chromium', () => {
   let run: PageRun = { results: undefined, console: [], pageErrors: [] }
@@ -75,7 +75,7 @@ describe('store-idb in real Chromium', () => {
     })
   }
 
-  it.skipIf(!hasChromium)('passes the IndexedDB-specific cases (schema, views, foreign and newer databases, close, two tabs, bad keys)', () => {
+  it.skipIf(!hasChromium)('passes the IndexedDB-specific cases (schema, upgrade from version 1, views, foreign and newer databases, close, two tabs, bad keys)', () => {
     const mine = results().filter((r) => r.name.startsWith('createIdbStore > [idb]'))
     expect(mine.length).toBe(IDB_CASES)
     expect(explain(mine.filter((r) => r.status !== 'passed').map((r) => r.name))).toEqual([])

@@ -28,6 +28,22 @@ function checkDoc(value: unknown): void {
   if (typeof value !== 'string') throw new TypeError(`store-idb: a doc id must be a string, got ${typeof value}`)
 }
 
+function checkAuthorSeq(value: { author: string; seq: number }, what: string): void {
+  if (typeof value?.author !== 'string') throw new TypeError(`store-idb: ${what}.author must be a string`)
+  checkCount(value.seq, `${what}.seq`)
+}
+
+/** The keys as runs of consecutive integers, [first, last] each, in order. */
+function keyRuns(keys: Iterable<number>): [number, number][] {
+  const runs: [number, number][] = []
+  for (const key of [...keys].sort((a, b) => a - b)) {
+    const run = runs.at(-1)
+    if (run && key === run[1] + 1) run[1] = key
+    else runs.push([key, key])
+  }
+  return runs
+}
+
 // A copy holding exactly the bytes of the view: structured clone would keep a subarray's whole buffer.
 const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
 
@@ -167,6 +183,31 @@ export async function createIdbStore(name: string, options: IdbStoreOptions = {}
       }
       await tx.done
     },
+    async compact(docId, snapshot, covers) {
+      ensureOpen()
+      checkDoc(docId)
+      checkAuthorSeq(snapshot, 'compact: snapshot')
+      covers.forEach((c, i) => checkAuthorSeq(c, `compact: covers[${i}]`))
+      const tx = begin(['envelopes'], 'readwrite')
+      const envelopes = tx.objectStore('envelopes')
+      const byAuthor = envelopes.index('byAuthor')
+      // Kept though covered: records still in the outbox, and the snapshot's own.
+      const kept = new Set([
+        ...(await envelopes.index('outbox').getAllKeys(IDBKeyRange.bound([docId, -Infinity], [docId, Infinity]))),
+        ...(await byAuthor.getAllKeys(IDBKeyRange.only([docId, snapshot.author, snapshot.seq]))),
+      ])
+      // Keys only, one range per author: a big log never has its bytes read.
+      const doomed = new Set<number>()
+      for (const c of covers) {
+        for (const key of await byAuthor.getAllKeys(IDBKeyRange.bound([docId, c.author, -Infinity], [docId, c.author, c.seq]))) {
+          if (!kept.has(key)) doomed.add(key)
+        }
+      }
+      // Auto-increment keys of a batch are consecutive: one ranged delete per run, not one per record.
+      const deletes = keyRuns(doomed).map(([first, last]) => envelopes.delete(IDBKeyRange.bound(first, last)))
+      await Promise.all([...deletes, tx.done])
+      return doomed.size
+    },
     async getCursor(docId) {
       checkDoc(docId)
       const tx = begin(['cursors'], 'readonly')
@@ -183,9 +224,13 @@ export async function createIdbStore(name: string, options: IdbStoreOptions = {}
 /** Opens (creating or migrating) the database; `onLost` hears when the connection ends without close(). */
 async function open(name: string, onLost: (reason: string) => void): Promise<StoreDatabase> {
   let db: StoreDatabase
+  let foreign = false
+  const notOurs = () => new Error(`store-idb: the database "${name}" is not a mindsync device store`)
   try {
     db = await openDB<StoreSchema>(name, SCHEMA_VERSION, {
-      upgrade: (d, oldVersion) => upgrade(d, oldVersion),
+      upgrade: (d, oldVersion, _newVersion, tx) => {
+        foreign = !upgrade(d, oldVersion, tx)
+      },
       // Another connection wants to upgrade or delete the database: step aside rather than block it.
       blocking: () => {
         onLost(' (another connection upgraded or deleted the database)')
@@ -194,6 +239,7 @@ async function open(name: string, onLost: (reason: string) => void): Promise<Sto
       terminated: () => onLost(' (the browser closed the connection)'),
     })
   } catch (e) {
+    if (foreign) throw notOurs()
     if (e instanceof DOMException && e.name === 'VersionError') {
       throw new Error(`store-idb: the database "${name}" was written by a newer version of the store (schema > ${SCHEMA_VERSION})`, { cause: e })
     }
@@ -201,7 +247,7 @@ async function open(name: string, onLost: (reason: string) => void): Promise<Sto
   }
   if (!hasSchema(db)) {
     db.close()
-    throw new Error(`store-idb: the database "${name}" is not a mindsync device store`)
+    throw notOurs()
   }
   return db
 }

@@ -1,7 +1,7 @@
-import type { DBSchema, IDBPDatabase } from 'idb'
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
 
 /** The IndexedDB version this release writes; a later schema bumps it and migrates in `upgrade`. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /** One envelope of one doc. The record's auto-increment key is the order stored. */
 export interface EnvelopeRecord {
@@ -31,6 +31,8 @@ export interface StoreSchema extends DBSchema {
       byDoc: string
       /** A doc's outbox entries by seq. */
       outbox: [string, number]
+      /** A doc's envelopes by author and seq: what compact() deletes, a range per covered author. */
+      byAuthor: [string, string, number]
     }
   }
   /** The last relay sequence number received, by doc. */
@@ -40,10 +42,23 @@ export interface StoreSchema extends DBSchema {
 export type StoreDatabase = IDBPDatabase<StoreSchema>
 
 const STORES = ['meta', 'ops', 'envelopes', 'cursors'] as const
-const INDEXES = ['byDoc', 'outbox'] as const
+const V1_INDEXES = ['byDoc', 'outbox'] as const
+const INDEXES = [...V1_INDEXES, 'byAuthor'] as const
 
-/** Creates or migrates the object stores; runs inside IndexedDB's versionchange transaction. */
-export function upgrade(db: StoreDatabase, oldVersion: number): void {
+type UpgradeTransaction = IDBPTransaction<StoreSchema, StoreNames<StoreSchema>[], 'versionchange'>
+
+/**
+ * Creates or migrates the object stores; runs inside IndexedDB's
+ * versionchange transaction. A database of an older version that is not a
+ * mindsync store is left untouched: the upgrade aborts (so its version
+ * stays) and this returns false.
+ */
+export function upgrade(db: StoreDatabase, oldVersion: number, tx: UpgradeTransaction): boolean {
+  if (oldVersion >= 1 && !hasStores(db, () => tx.objectStore('envelopes').indexNames, V1_INDEXES)) {
+    tx.done.catch(() => {}) // the abort below rejects it; openDB reports the failure
+    tx.abort()
+    return false
+  }
   if (oldVersion < 1) {
     db.createObjectStore('meta')
     db.createObjectStore('ops')
@@ -52,11 +67,21 @@ export function upgrade(db: StoreDatabase, oldVersion: number): void {
     envelopes.createIndex('outbox', ['doc', 'outboxSeq'])
     db.createObjectStore('cursors')
   }
+  if (oldVersion < 2) {
+    // Indexes the records already stored, inside this transaction.
+    tx.objectStore('envelopes').createIndex('byAuthor', ['doc', 'author', 'seq'])
+  }
+  return true
+}
+
+/** True when the database has every object store, and `envelopes` every index named in `indexes`. */
+function hasStores(db: StoreDatabase, envelopeIndexes: () => DOMStringList, indexes: readonly string[]): boolean {
+  if (!STORES.every((s) => db.objectStoreNames.contains(s))) return false
+  const names = envelopeIndexes()
+  return indexes.every((i) => names.contains(i))
 }
 
 /** True when the database has every store and index this release uses (and so is not another app's). */
 export function hasSchema(db: StoreDatabase): boolean {
-  if (!STORES.every((s) => db.objectStoreNames.contains(s))) return false
-  const names = db.transaction('envelopes').store.indexNames
-  return INDEXES.every((i) => names.contains(i))
+  return hasStores(db, () => db.transaction('envelopes').store.indexNames, INDEXES)
 }

@@ -63,6 +63,7 @@ describe('createIdbStore', () => {
         expect(envelopes.autoIncrement).toBe(true)
         expect(envelopes.index('byDoc').keyPath).toBe('doc')
         expect(envelopes.index('outbox').keyPath).toEqual(['doc', 'outboxSeq'])
+        expect(envelopes.index('byAuthor').keyPath).toEqual(['doc', 'author', 'seq'])
         // The acknowledged record left the outbox index; the other is still in it.
         const records = await envelopes.getAll()
         expect(records.map((r) => [r.seq, r.serverSeq, 'outboxSeq' in r])).toEqual([
@@ -91,6 +92,50 @@ describe('createIdbStore', () => {
       })
     }))
 
+  it('[idb] opens a database of schema version 1, keeps its data and adds the compaction index', () =>
+    withName(async (name) => {
+      // Version 1 as it shipped (before compact()): its upgrade and its records, verbatim.
+      const v1 = await openDB(name, 1, {
+        upgrade(d) {
+          d.createObjectStore('meta')
+          d.createObjectStore('ops')
+          const envelopes = d.createObjectStore('envelopes', { autoIncrement: true })
+          envelopes.createIndex('byDoc', 'doc')
+          envelopes.createIndex('outbox', ['doc', 'outboxSeq'])
+          d.createObjectStore('cursors')
+        },
+      })
+      await v1.put('meta', bytes(7), 'identity')
+      await v1.put('ops', bytes(8), 0)
+      await v1.add('envelopes', { doc: DOC, author: 'bb', seq: 1, serverSeq: 1, bytes: bytes(1) })
+      await v1.add('envelopes', { doc: DOC, author: 'aa', seq: 1, serverSeq: 2, bytes: bytes(2) })
+      await v1.add('envelopes', { doc: DOC, author: 'aa', seq: 2, serverSeq: null, bytes: bytes(3), outboxSeq: 2 })
+      await v1.add('envelopes', { doc: DOC, author: 'bb', seq: 2, serverSeq: 3, bytes: bytes(4) })
+      await v1.put('cursors', 3, DOC)
+      v1.close()
+      await closing(await createIdbStore(name), async (s) => {
+        expect(await s.getMeta('identity')).toEqual(bytes(7))
+        expect(await s.listOps()).toEqual([bytes(8)])
+        expect((await s.listEnvelopes(DOC)).map((e) => [e.author, e.seq, e.serverSeq, e.envelope[0]])).toEqual([
+          ['bb', 1, 1, 1],
+          ['aa', 1, 2, 2],
+          ['aa', 2, null, 3],
+          ['bb', 2, 3, 4],
+        ])
+        expect(await s.listOutbox(DOC)).toEqual([{ seq: 2, envelope: bytes(3) }])
+        expect(await s.getCursor(DOC)).toBe(3)
+        // The records stored before the upgrade are in the new index: they compact.
+        expect(await s.compact(DOC, { author: 'bb', seq: 2 }, [{ author: 'bb', seq: 2 }, { author: 'aa', seq: 2 }])).toBe(2)
+        expect((await s.listEnvelopes(DOC)).map((e) => `${e.author} ${e.seq}`)).toEqual(['aa 2', 'bb 2'])
+      })
+      const raw = await openDB(name)
+      try {
+        expect(raw.version).toBe(SCHEMA_VERSION)
+      } finally {
+        raw.close()
+      }
+    }))
+
   it('[idb] refuses the database of another application and leaves it untouched', () =>
     withName(async (name) => {
       const other = await openDB(name, 1, { upgrade: (d) => d.createObjectStore('notes') })
@@ -99,6 +144,7 @@ describe('createIdbStore', () => {
       await expect(createIdbStore(name)).rejects.toThrow(/is not a mindsync device store/)
       const again = await openDB(name)
       try {
+        expect(again.version, 'the refused upgrade left its version').toBe(1)
         expect([...again.objectStoreNames]).toEqual(['notes'])
         expect(await again.get('notes', 'n1')).toBe('keep me')
       } finally {
@@ -174,6 +220,8 @@ describe('createIdbStore', () => {
         await expect(s.addReceived(DOC, [], -1)).rejects.toThrow(/cursor must be a non-negative integer/)
         await expect(s.putOps(-1, [])).rejects.toBeInstanceOf(RangeError)
         await expect(s.setMeta('k', asAny('text'))).rejects.toThrow(/meta value must be a Uint8Array/)
+        await expect(s.compact(DOC, { author: 'aa', seq: Number.NaN }, [])).rejects.toThrow(/compact: snapshot.seq must be a non-negative integer/)
+        await expect(s.compact(DOC, { author: 'aa', seq: 1 }, [{ author: asAny(7), seq: 1 }])).rejects.toThrow(/compact: covers\[0\].author must be a string/)
         await s.acknowledge(DOC, Number.NaN, 1) // nothing can match: not an error
         expect(await s.listEnvelopes(DOC)).toEqual([])
         expect(await s.listOutbox(DOC)).toEqual([])

@@ -27,6 +27,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX envelopes_outbox ON envelopes (doc, seq) WHERE outbox = 1;
   CREATE TABLE cursors (doc TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
   `,
+  `
+  -- compact() deletes, per covered author, a range of seqs of one doc.
+  CREATE INDEX envelopes_by_author ON envelopes (doc, author, seq);
+  `,
 ]
 
 /** The schema version this code writes. */

@@ -28,6 +28,14 @@ function checkCount(value: unknown, what: string): void {
   }
 }
 
+/** An envelope's author and seq: how compact() names the snapshot and what it covers. */
+type AuthorSeq = { author: string; seq: number }
+
+function checkAuthorSeq(value: AuthorSeq, what: string): void {
+  if (typeof value?.author !== 'string') throw new TypeError(`store-sqlite: ${what}.author must be a string`)
+  checkCount(value.seq, `${what}.seq`)
+}
+
 const inMemory = (path: string) => path === '' || path === ':memory:'
 
 /**
@@ -58,6 +66,15 @@ function openDatabase(path: string, options: SqliteStoreOptions): Database.Datab
   return db
 }
 
+/**
+ * Deletes one covered author's envelopes of a doc, up to its covered seq,
+ * except the snapshot and rows still in the outbox. Runs on the
+ * envelopes_by_author index (doc, author, seq).
+ */
+export const COMPACT_AUTHOR_SQL = `DELETE FROM envelopes
+  WHERE doc = @doc AND author = @author AND seq <= @seq AND outbox = 0
+    AND NOT (author = @snapshotAuthor AND seq = @snapshotSeq)`
+
 function statements(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
@@ -72,6 +89,7 @@ function statements(db: Database.Database) {
     listOutbox: db.prepare('SELECT seq, bytes FROM envelopes WHERE doc = ? AND outbox = 1 ORDER BY seq, id'),
     acknowledge: db.prepare('UPDATE envelopes SET outbox = 0, server_seq = ? WHERE doc = ? AND seq = ? AND outbox = 1'),
     rewriteOutbox: db.prepare('UPDATE envelopes SET bytes = ? WHERE doc = ? AND seq = ? AND outbox = 1'),
+    compactAuthor: db.prepare(COMPACT_AUTHOR_SQL),
     getCursor: db.prepare('SELECT cursor FROM cursors WHERE doc = ?').pluck(),
     moveCursor: db.prepare(
       'INSERT INTO cursors (doc, cursor) VALUES (?, ?) ON CONFLICT (doc) DO UPDATE SET cursor = MAX(cursor, excluded.cursor)',
@@ -102,6 +120,14 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
 
   const rewriteOutbox = db.transaction((docId: string, items: OutboxEntry[]) => {
     for (const it of items) q.rewriteOutbox.run(it.envelope, docId, it.seq)
+  })
+  const compact = db.transaction((docId: string, snapshot: AuthorSeq, covers: AuthorSeq[]): number => {
+    let deleted = 0
+    // An author listed twice is deleted up to each seq in turn: its highest wins.
+    for (const c of covers) {
+      deleted += q.compactAuthor.run({ doc: docId, author: c.author, seq: c.seq, snapshotAuthor: snapshot.author, snapshotSeq: snapshot.seq }).changes
+    }
+    return deleted
   })
   const addReceived = db.transaction((docId: string, items: LocalEnvelope[], cursor: number) => {
     for (const it of items) q.insertEnvelope.run(docId, it.author, it.seq, it.serverSeq, 0, it.envelope)
@@ -166,6 +192,12 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       // envelope with the same seq is never touched, and a repeated
       // acknowledgement changes nothing.
       q.acknowledge.run(serverSeq, docId, seq)
+    },
+    async compact(docId, snapshot, covers) {
+      open()
+      checkAuthorSeq(snapshot, 'compact: snapshot')
+      covers.forEach((c, i) => checkAuthorSeq(c, `compact: covers[${i}]`))
+      return compact.immediate(docId, snapshot, covers)
     },
     async getCursor(docId) {
       open()

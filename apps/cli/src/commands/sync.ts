@@ -4,6 +4,7 @@ import type { Command } from '../command.js'
 import { UsageError } from '../errors.js'
 import { openClient, openHome } from '../home.js'
 import { openJournal } from '../journal.js'
+import { progressPrinter } from '../progress.js'
 
 function summary(journal: Journal): string {
   const t = journal.totals()
@@ -37,6 +38,8 @@ export const sync: Command = {
       rejected.push(r)
       err(`rejected ${r.origin === 'relay' ? 'by the relay' : 'from the relay'}: ${r.code}: ${r.message}`)
     })
+    const tty = process.stderr.isTTY === true
+    client.on('progress', progressPrinter((text) => (tty ? process.stderr.write(text) : err(text.trimEnd())), tty))
     const alerts: Alert[] = []
     client.on('alert', (a) => {
       alerts.push(a)

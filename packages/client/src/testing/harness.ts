@@ -8,7 +8,7 @@ export interface LocalStoreTestSetup {
    * Opens the same data again, as an app starting after a restart would.
    * The suite may call it while earlier stores are still open, to stand for
    * a crash that left no time to close them. Without it, the rules that
-   * need a restart (parts of ST4 and ST8, all of ST7) are skipped.
+   * need a restart (parts of ST4, ST8 and ST13, all of ST7) are skipped.
    */
   reopen?: () => Promise<LocalStore>
   /** Frees what setup made (files, folders); called after the suite closed every store it opened. */

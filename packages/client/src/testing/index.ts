@@ -1,4 +1,5 @@
 import { describe } from 'vitest'
+import { compactRules } from './compactRules.js'
 import { docRules } from './docRules.js'
 import type { LocalStoreTestSetup } from './harness.js'
 import { lifecycleRules } from './lifecycleRules.js'
@@ -27,6 +28,7 @@ export function runLocalStoreTests(name: string, setup: () => Promise<LocalStore
   describe(`LocalStore conformance: ${name}`, () => {
     metaAndOpsRules(setup)
     docRules(setup)
+    compactRules(setup)
     lifecycleRules(setup)
   })
 }

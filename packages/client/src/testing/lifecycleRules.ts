@@ -38,7 +38,9 @@ const everyCall = (s: LocalStore): [string, () => Promise<unknown>][] => [
   ['addReceived', () => s.addReceived(DOC, [], 1)],
   ['listEnvelopes', () => s.listEnvelopes(DOC)],
   ['listOutbox', () => s.listOutbox(DOC)],
+  ['rewriteOutbox', () => s.rewriteOutbox(DOC, [{ seq: 1, envelope: new Uint8Array(1) }])],
   ['acknowledge', () => s.acknowledge(DOC, 1, 1)],
+  ['compact', () => s.compact(DOC, { author: 'aa', seq: 1 }, [{ author: 'aa', seq: 1 }])],
   ['getCursor', () => s.getCursor(DOC)],
 ]
 

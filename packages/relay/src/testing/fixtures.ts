@@ -16,7 +16,7 @@ import {
   sealLockbox,
   signOp,
 } from '@mindsync/protocol'
-import type { Envelope, Lockbox, MembershipOp, MembershipState, OpFields, OpType as OpTypeValue } from '@mindsync/protocol'
+import type { CoveredHead, Envelope, Lockbox, MembershipOp, MembershipState, OpFields, OpType as OpTypeValue } from '@mindsync/protocol'
 
 /** A device with fresh keys, as a test stands it up. */
 export interface TestDevice {
@@ -45,6 +45,18 @@ export interface EnvelopeOptions {
   epoch?: number
   /** Do not advance the local chain (to build a competing envelope). */
   detached?: boolean
+  /** Snapshots only: the heads the snapshot covers (see `coveredHeads`). */
+  covers?: CoveredHead[]
+}
+
+/** What a snapshot holding `envelopes` covers: each author's highest-seq envelope among them. */
+export function coveredHeads(envelopes: readonly Envelope[]): CoveredHead[] {
+  const last = new Map<string, Envelope>()
+  for (const e of envelopes) {
+    const key = toHex(e.header.deviceId)
+    if ((last.get(key)?.header.seq ?? 0) < e.header.seq) last.set(key, e)
+  }
+  return [...last.values()].map((e) => ({ deviceId: e.header.deviceId, seq: e.header.seq, hash: envelopeHash(e) }))
 }
 
 /**
@@ -62,6 +74,8 @@ export interface TestVault {
   /** A sealed, signed envelope from `device` for `docId`, next in its chain. */
   envelope(device: TestDevice, docId: Uint8Array, text: string, options?: EnvelopeOptions): Envelope
   awareness(device: TestDevice, docId: Uint8Array, text: string): Envelope
+  /** A snapshot from `device`, next in its chain, covering each author's last envelope among `holds`. */
+  snapshot(device: TestDevice, docId: Uint8Array, text: string, holds: readonly Envelope[], options?: EnvelopeOptions): Envelope
 }
 
 /** A random 16-byte doc id (what `docIdOf` gives a real client). */
@@ -145,12 +159,16 @@ export function createTestVault(owner: TestDevice, vaultId: Uint8Array = newVaul
         key: deriveKey(epochKeys.get(epoch) ?? randomBytes(32), 'envelope'),
         signer: device.signer,
         plaintext: utf8.encode(text),
+        ...(options.covers ? { covers: options.covers } : {}),
       })
       if (!options.detached) chains.set(key, { seq: env.header.seq, hash: envelopeHash(env) })
       return env
     },
     awareness(device, docId, text) {
       return vault.envelope(device, docId, text, { kind: EnvelopeKind.awareness, seq: 0, prevHash: ZERO_HASH, detached: true })
+    },
+    snapshot(device, docId, text, holds, options = {}) {
+      return vault.envelope(device, docId, text, { kind: EnvelopeKind.snapshot, covers: coveredHeads(holds), ...options })
     },
   }
   return vault

@@ -6,7 +6,7 @@
  */
 export { runRelayStorageTests } from './storageSuite.js'
 export type { RelayStorageSetup } from './storageSuite.js'
-export { createTestDevice, createTestVault, signAuth, testDocId } from './fixtures.js'
+export { coveredHeads, createTestDevice, createTestVault, signAuth, testDocId } from './fixtures.js'
 export type { EnvelopeOptions, TestDevice, TestVault } from './fixtures.js'
 export { authParams, connectTestDevice, connectWithParams, fetchChallenge, mustConnect } from './wsClient.js'
 export type { TestConnection, TestRefusal } from './wsClient.js'
