@@ -28,6 +28,22 @@ export type ChainVerdict =
 export class ChainTracker {
   private readonly authors = new Map<string, Map<number, Link>>()
   private readonly bases = new Map<string, Base>()
+  /** Per author: the highest seq reached without a hole, and the highest seen (gaps lie between). */
+  private readonly tips = new Map<string, { contig: number; max: number }>()
+
+  private tip(author: string): { contig: number; max: number } {
+    let t = this.tips.get(author)
+    if (!t) this.tips.set(author, (t = { contig: 0, max: 0 }))
+    return t
+  }
+
+  /** Moves an author's hole-free tip over the links that now follow it. */
+  private advance(author: string): void {
+    const t = this.tip(author)
+    const m = this.authors.get(author)
+    while (m?.has(t.contig + 1)) t.contig++
+    if (t.contig > t.max) t.max = t.contig
+  }
 
   private links(author: string): Map<number, Link> {
     let m = this.authors.get(author)
@@ -64,6 +80,9 @@ export class ChainTracker {
     const base = this.bases.get(author)
     if (base && seq <= base.seq) return
     this.links(author).set(seq, { hash, prevHash })
+    const t = this.tip(author)
+    if (seq > t.max) t.max = seq
+    if (seq === t.contig + 1) this.advance(author)
   }
 
   /**
@@ -79,16 +98,16 @@ export class ChainTracker {
     if (held && !sameBytes(held.hash, hash)) return false
     this.bases.set(author, { seq, hash })
     for (const s of m.keys()) if (s <= seq) m.delete(s)
+    const t = this.tip(author)
+    t.contig = Math.max(t.contig, seq)
+    this.advance(author)
     return true
   }
 
   /** Highest seq seen of an author, and its hash (what that author's next envelope must name). */
   head(author: string): { seq: number; hash: Uint8Array } {
-    const base = this.bases.get(author)
-    let best = base?.seq ?? 0
-    for (const s of this.links(author).keys()) if (s > best) best = s
-    const link = this.links(author).get(best)
-    return { seq: best, hash: link ? link.hash : (base?.hash ?? ZERO_HASH) }
+    const seq = this.tips.get(author)?.max ?? 0
+    return { seq, hash: this.authors.get(author)?.get(seq)?.hash ?? this.bases.get(author)?.hash ?? ZERO_HASH }
   }
 
   /** The link an author's envelope at `seq` made, if seen (a snapshot's base has no prevHash to give). */
@@ -115,22 +134,24 @@ export class ChainTracker {
 
   /** The highest seq of an author reached without a hole from 1 (or from a snapshot's base), and its hash. */
   contiguousHead(author: string): { seq: number; hash: Uint8Array } {
-    const base = this.bases.get(author)
-    const m = this.authors.get(author)
-    let seq = base?.seq ?? 0
-    while (m?.has(seq + 1)) seq++
-    return { seq, hash: m?.get(seq)?.hash ?? base?.hash ?? ZERO_HASH }
+    const seq = this.tips.get(author)?.contig ?? 0
+    return { seq, hash: this.authors.get(author)?.get(seq)?.hash ?? this.bases.get(author)?.hash ?? ZERO_HASH }
   }
 
-  /** Missing seq ranges per author, e.g. { author, from: 3, to: 5 }. */
+  /** Missing seq ranges per author, e.g. { author, from: 3, to: 5 }; only authors with a hole cost anything. */
   gaps(): { author: string; from: number; to: number }[] {
     const out: { author: string; from: number; to: number }[] = []
-    for (const [author, m] of this.authors) {
-      const seqs = [...m.keys()].sort((a, b) => a - b)
-      let expect = (this.bases.get(author)?.seq ?? 0) + 1
-      for (const s of seqs) {
-        if (s > expect) out.push({ author, from: expect, to: s - 1 })
-        expect = s + 1
+    for (const [author, t] of this.tips) {
+      if (t.max <= t.contig) continue
+      const m = this.authors.get(author)
+      let from = 0
+      for (let s = t.contig + 1; s <= t.max; s++) {
+        const held = m?.has(s) ?? false
+        if (!held && from === 0) from = s
+        if (held && from !== 0) {
+          out.push({ author, from, to: s - 1 })
+          from = 0
+        }
       }
     }
     return out

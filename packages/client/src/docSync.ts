@@ -131,6 +131,27 @@ export class DocSync {
     this.pending.push(update)
     if (this.timer === undefined) this.timer = setTimeout(() => void this.flush(), this.ctx.batchMs)
   }
+  /**
+   * Yjs encodes every transaction's update when anyone listens to 'update',
+   * so the listener is attached only for transactions this engine did not
+   * make (local changes, including those observers make while a received
+   * update is applied), and detached once they are all done: applying
+   * received updates costs no encoding.
+   */
+  private listening = false
+  private readonly onBeforeTransaction = (tr: Y.Transaction): void => {
+    if (tr.origin === this || this.listening) return
+    this.listening = true
+    this.doc.on('beforeTransaction', this.onBeforeTransaction)
+    this.doc.on('afterAllTransactions', this.onAfterAllTransactions)
+  }
+  private readonly onAfterAllTransactions = (): void => {
+    if (!this.listening) return
+    this.listening = false
+    this.doc.off('beforeTransaction', this.onBeforeTransaction)
+    this.doc.off('afterAllTransactions', this.onAfterAllTransactions)
+    this.doc.off('update', this.onUpdate)
+  }
 
   constructor(
     readonly name: string,
@@ -589,6 +610,8 @@ export class DocSync {
   }
 
   destroy(): void {
+    this.doc.off('beforeTransaction', this.onBeforeTransaction)
+    this.doc.off('afterAllTransactions', this.onAfterAllTransactions)
     this.doc.off('update', this.onUpdate)
     if (this.timer !== undefined) clearTimeout(this.timer)
   }
