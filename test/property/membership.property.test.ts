@@ -142,4 +142,22 @@ describe('membership under random interleavings', () => {
   it('[D4-r2] a late answer of a closed connection does not reopen the session (seed 849257375)', async () => {
     await run(4, [[{ type: 'sync', d: 9 }, { type: 'sync', d: 0 }], [{ type: 'write', d: 4 }, { type: 'sync', d: 1 }], [{ type: 'rotate', a: 8 }], [{ type: 'write', d: 1 }, { type: 'remove', a: 8, b: 6 }]])
   }, 30_000)
+
+  it('[D4-r3] a stale-epoch refusal handled before the op that opened the epoch is sealed again once it arrives (seed 265554425)', async () => {
+    // The relay's reject overtook the ops broadcast being applied: the device sealed again under the
+    // old epoch, was refused again, and waited forever with two envelopes unacknowledged.
+    await run(3, [
+      [{ type: 'write', d: 9 }, { type: 'add', a: 4 }],
+      [{ type: 'write', d: 5 }, { type: 'write', d: 2 }],
+      [{ type: 'add', a: 6 }, { type: 'sync', d: 1 }],
+      [{ type: 'write', d: 8 }],
+      [{ type: 'sync', d: 7 }],
+      [{ type: 'write', d: 6 }],
+      [{ type: 'add', a: 0 }, { type: 'write', d: 3 }],
+      [{ type: 'sync', d: 8 }, { type: 'remove', a: 9, b: 8 }],
+      [{ type: 'sync', d: 0 }, { type: 'remove', a: 1, b: 9 }],
+      [{ type: 'write', d: 6 }, { type: 'remove', a: 9, b: 3 }],
+      [{ type: 'write', d: 9 }],
+    ])
+  }, 60_000)
 })

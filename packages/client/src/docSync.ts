@@ -117,6 +117,8 @@ export class DocSync {
   private readonly rejectedAt = new Set<string>()
   /** The lowest own seq sealed again after a removal (see resealFrom). */
   private resealedFrom: number | undefined
+  /** The epoch those were sealed under: a refusal after a newer epoch arrived seals them again. */
+  private resealedEpoch = -1
   private readonly integrity: IntegrityCheck
   private readonly sinceSnapshot = new SinceSnapshot()
   /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
@@ -342,6 +344,16 @@ export class DocSync {
     return this.caughtUp && this.outbox.size === 0 && this.pending.length === 0 && this.integrity.pendingFetches === 0
   }
 
+  /** Why the doc is not settled, for an error message ('' when it is). */
+  unsettled(): string {
+    const why: string[] = []
+    if (!this.caughtUp) why.push('not caught up')
+    if (this.outbox.size > 0) why.push(`${this.outbox.size} envelope(s) unacknowledged (${this.inFlight} awaiting an answer, ${this.unsent.length} unsent)`)
+    if (this.pending.length > 0) why.push('local changes not sealed yet')
+    if (this.integrity.pendingFetches > 0) why.push(`${this.integrity.pendingFetches} repair fetch(es) unanswered`)
+    return why.length === 0 ? '' : `${this.name}: ${why.join(', ')}`
+  }
+
   get outboxSize(): number {
     return this.outbox.size + (this.pending.length > 0 ? 1 : 0)
   }
@@ -551,7 +563,8 @@ export class DocSync {
       return
     }
     if (code === 'E_STALE_EPOCH') {
-      if (this.resealedFrom === undefined || seq < this.resealedFrom) void this.resealFrom(seq)
+      const epoch = this.ctx.membership.state?.epoch ?? 0
+      if (this.resealedFrom === undefined || seq < this.resealedFrom || epoch > this.resealedEpoch) void this.resealFrom(seq)
       return
     }
     // The envelopes after one being sealed again are refused until it arrives: expected, not news.
@@ -568,6 +581,7 @@ export class DocSync {
    */
   private resealFrom(seq: number): Promise<void> {
     this.resealedFrom = seq
+    this.resealedEpoch = this.ctx.membership.state?.epoch ?? 0
     this.writes = this.writes.then(async () => {
       const { membership, identity } = this.ctx
       const state = membership.state

@@ -396,7 +396,10 @@ export class SyncClient {
   /** Waits until every doc is caught up with nothing left to send; fails on a relay refusal or a lost connection. */
   private async waitSettled(timeoutMs: number, errors: MindsyncError[]): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new MindsyncError('E_UNREACHABLE', `sync did not finish within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(() => {
+        const why = [...this.docs.values()].map((d) => d.unsettled()).filter((w) => w !== '')
+        done(new MindsyncError('E_UNREACHABLE', `sync did not finish within ${timeoutMs} ms${why.length > 0 ? ` (${why.join('; ')})` : ''}`))
+      }, timeoutMs)
       const offStatus = this.events.on('status', ({ status, error }) => {
         if (status !== 'online') done(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
       })
@@ -579,7 +582,8 @@ export class SyncClient {
         this.inOrder(() => this.docs.get(toHex(m.docId))?.acknowledged(m.seq, m.serverSeq))
         break
       case 'reject':
-        this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq)
+        // In order too: a stale-epoch refusal is answered by sealing again under the epoch the ops before it opened.
+        this.inOrder(async () => this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq))
         break
       case 'seen':
         this.seenAnswers.resolveAll(m)
