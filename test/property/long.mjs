@@ -7,7 +7,7 @@
 //   --runs N      cases per property (MINDSYNC_PROPERTY_RUNS; default 2000)
 //   --seed S      fast-check seed (MINDSYNC_PROPERTY_SEED; default: a fresh one, printed)
 //   --path P      replay the failing case at this path (MINDSYNC_PROPERTY_PATH; needs --seed)
-//   --only NAME   network | malicious | membership | all (default: network and malicious)
+//   --only NAME   network | malicious | membership | snapshot | all (default: network and malicious)
 //   --test TEXT   only tests whose name contains TEXT (vitest -t), e.g. "[M1]"
 //   --attacks A   malicious property: only these attacks (MINDSYNC_ATTACKS), comma-separated:
 //                 none, withhold, rollback, fork, fork-docs, fork-ops
@@ -47,6 +47,7 @@ const FILES = {
   network: 'test/property/network.property.test.ts',
   malicious: 'test/property/malicious.property.test.ts',
   membership: 'test/property/membership.property.test.ts',
+  snapshot: 'test/property/snapshot.property.test.ts',
 }
 const names = opts.only === 'default' ? ['network', 'malicious'] : opts.only === 'all' ? Object.keys(FILES) : opts.only.split(',')
 for (const n of names) if (!FILES[n]) usage(`--only: unknown property ${n}`)
@@ -67,8 +68,8 @@ const results = []
 for (const n of names) {
   const started = Date.now()
   // No per-test time limit: a long run takes as long as it takes (each case still has fast-check's own timeout).
-  // vitest.config.ts leaves the malicious-relay file out unless MINDSYNC_ADVERSARY=1 (and then runs only it).
-  const runEnv = { ...env, MINDSYNC_ADVERSARY: n === 'malicious' ? '1' : '' }
+  // MINDSYNC_ADVERSARY=1 narrows vitest.config.ts to the malicious file; the file is named here anyway.
+  const runEnv = { ...env, MINDSYNC_ADVERSARY: '' }
   const r = spawnSync(process.execPath, [vitest, 'run', FILES[n], '--testTimeout=0', ...(opts.test ? ['-t', opts.test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')] : [])], { cwd: root, env: runEnv, stdio: 'inherit' })
   results.push({ name: n, ok: r.status === 0, seconds: ((Date.now() - started) / 1000).toFixed(1) })
 }
@@ -80,6 +81,6 @@ process.exit(failed.length > 0 ? 1 : 0)
 
 function usage(problem) {
   if (problem) console.error(`long.mjs: ${problem}`)
-  console.error('usage: node test/property/long.mjs [--runs N] [--seed S] [--path P] [--only network|malicious|membership|all] [--test TEXT] [--attacks LIST] [--trace [frames]]')
+  console.error('usage: node test/property/long.mjs [--runs N] [--seed S] [--path P] [--only network|malicious|membership|snapshot|all] [--test TEXT] [--attacks LIST] [--trace [frames]]')
   process.exit(problem ? 2 : 0)
 }
