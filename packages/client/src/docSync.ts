@@ -144,14 +144,11 @@ export class DocSync {
   private readonly onBeforeTransaction = (tr: Y.Transaction): void => {
     if (tr.origin === this || this.listening) return
     this.listening = true
-    this.doc.on('beforeTransaction', this.onBeforeTransaction)
-    this.doc.on('afterAllTransactions', this.onAfterAllTransactions)
+    this.doc.on('update', this.onUpdate)
   }
   private readonly onAfterAllTransactions = (): void => {
     if (!this.listening) return
     this.listening = false
-    this.doc.off('beforeTransaction', this.onBeforeTransaction)
-    this.doc.off('afterAllTransactions', this.onAfterAllTransactions)
     this.doc.off('update', this.onUpdate)
   }
 
@@ -189,7 +186,8 @@ export class DocSync {
     this.applyUpdates(updates)
     this.cursor = await this.ctx.store.getCursor(this.key)
     for (const o of await this.ctx.store.listOutbox(this.key)) this.outbox.add(o.seq)
-    this.doc.on('update', this.onUpdate)
+    this.doc.on('beforeTransaction', this.onBeforeTransaction)
+    this.doc.on('afterAllTransactions', this.onAfterAllTransactions)
   }
 
   private applyUpdates(updates: Uint8Array[]): void {
