@@ -1,5 +1,5 @@
 import { MindsyncError } from '@mindsync/protocol'
-import { deflateSync, inflateSync } from 'fflate'
+import { deflate, inflate } from '#deflate'
 
 /**
  * A snapshot's plaintext: u8(encoding) • data, where encoding 0 is the Yjs
@@ -11,7 +11,7 @@ const RAW = 0
 const DEFLATE = 1
 
 export function encodeSnapshotBody(state: Uint8Array): Uint8Array {
-  const packed = deflateSync(state, { level: 6 })
+  const packed = deflate(state)
   const [encoding, data] = packed.length < state.length ? [DEFLATE, packed] : [RAW, state]
   const body = new Uint8Array(1 + data.length)
   body[0] = encoding
@@ -24,7 +24,7 @@ export function decodeSnapshotBody(body: Uint8Array): Uint8Array {
   if (body[0] === RAW) return data
   if (body[0] === DEFLATE) {
     try {
-      return inflateSync(data)
+      return inflate(data)
     } catch (e) {
       throw new MindsyncError('E_BAD_FRAME', `snapshot: compressed state does not inflate (${(e as Error).message})`, 'body')
     }
