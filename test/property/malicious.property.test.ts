@@ -101,6 +101,30 @@ const counterexamples: { name: string; c: MaliciousCase }[] = [
       steps: [{ type: 'write', d: 3 }, { type: 'sync', d: 3 }, { type: 'checkpoint', d: 2 }, { type: 'write', d: 3 }, { type: 'sync', d: 3 }, { type: 'write', d: 0 }],
     },
   },
+  {
+    // A replayed stale-epoch refusal of an envelope acknowledged long ago made the device seal its
+    // unacknowledged envelopes again, chained from the wrong hash: the relay held one version, the device another.
+    name: '[M1-r6] a repeated stale-epoch refusal seals nothing again (seed 578239627, path 9)',
+    c: {
+      seed: 10,
+      devices: 4,
+      removed: true,
+      attack: { kind: 'withhold', at: 0, author: 2, victims: [3, 0, 1], offset: 1, length: 0, primed: true },
+      noise: { flip: 0.1, inject: 0, injections: ['revoked', 'equivocating', 'misrouted-vault'], replay: 0.1, replayUp: 0, hideCheckpoints: false, duplicate: 0.1, reorder: true, maxDelay: 0 },
+      steps: [
+        { type: 'sync', d: 0 },
+        { type: 'sync', d: 0 },
+        { type: 'sync', d: 3 },
+        { type: 'write', d: 0 },
+        { type: 'checkpoint', d: 1 },
+        { type: 'sync', d: 3 },
+        { type: 'write', d: 0 },
+        { type: 'write', d: 3 },
+        { type: 'sync', d: 3 },
+        { type: 'sync2', a: 2, b: 1 },
+      ],
+    },
+  },
 ]
 
 describe('counterexamples found by the malicious-relay property, kept as named regressions', () => {

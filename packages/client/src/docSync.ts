@@ -561,6 +561,8 @@ export class DocSync {
       return
     }
     if (code === 'E_STALE_EPOCH') {
+      // A refusal of an envelope since acknowledged is an old answer repeated: nothing to seal again.
+      if (!this.outbox.has(seq)) return
       const epoch = this.ctx.membership.state?.epoch ?? 0
       if (this.resealedFrom === undefined || seq < this.resealedFrom || epoch > this.resealedEpoch) void this.resealFrom(seq)
       return
@@ -586,9 +588,16 @@ export class DocSync {
       const key = state && membership.derivedKey(state.epoch, 'envelope')
       if (!state || !key) return
       const outbox = (await this.ctx.store.listOutbox(this.key)).filter((o) => o.seq >= seq)
-      let prevHash = this.chains.at(identity.id, seq - 1)?.hash ?? ZERO_HASH
+      const first = outbox[0]?.seq ?? seq
+      let prevHash = this.chains.at(identity.id, first - 1)?.hash ?? ZERO_HASH
       const rewritten = outbox.map((o) => {
         const old = decodeEnvelope(o.envelope)
+        if (old.header.epoch === state.epoch && sameBytes(old.header.prevHash, prevHash)) {
+          // Already sealed under this epoch (a repeated or late refusal): sent again as it is, never
+          // sealed twice, or the relay could hold one version and this device another.
+          prevHash = envelopeHash(old)
+          return { seq: o.seq, envelope: o.envelope }
+        }
         const oldKey = membership.derivedKey(old.header.epoch, 'envelope')
         if (!oldKey) throw new MindsyncError('E_UNKNOWN_EPOCH', `no key to seal own envelope ${o.seq} again`)
         const env = sealEnvelope({ ...old.header, epoch: state.epoch, prevHash, key, signer: identity.signer, plaintext: openEnvelope(old, oldKey) })
@@ -600,7 +609,9 @@ export class DocSync {
       if (rewritten.length === 0) return
       await this.ctx.store.rewriteOutbox(this.key, rewritten)
       if ((rewritten[rewritten.length - 1] as { seq: number }).seq === this.mySeq) this.myHash = prevHash
-      for (const r of rewritten) this.ctx.send({ type: 'push', envelope: r.envelope })
+      // Through the push window, in place of any older bytes of those seqs still waiting there.
+      this.unsent = [...this.unsent.filter((u) => u.seq < seq), ...rewritten]
+      this.pump()
     })
     return this.writes
   }
@@ -608,10 +619,10 @@ export class DocSync {
   private resendOwn(): Promise<void> {
     this.writes = this.writes.then(async () => {
       const own = (await this.ctx.store.listEnvelopes(this.key)).filter((e) => e.author === this.ctx.identity.id).sort((a, b) => a.seq - b.seq)
-      for (const e of own) {
-        this.outbox.add(e.seq)
-        this.ctx.send({ type: 'push', envelope: e.envelope })
-      }
+      for (const e of own) this.outbox.add(e.seq)
+      const queued = new Set(this.unsent.map((u) => u.seq))
+      this.unsent = [...own.filter((e) => !queued.has(e.seq)).map((e) => ({ seq: e.seq, envelope: e.envelope })), ...this.unsent].sort((a, b) => a.seq - b.seq)
+      this.pump()
     })
     return this.writes
   }
