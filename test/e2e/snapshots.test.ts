@@ -1,4 +1,4 @@
-import { createWebSocketTransport } from '@mindsync/client'
+import { Scope, createWebSocketTransport } from '@mindsync/client'
 import type { Transport } from '@mindsync/client'
 import { EnvelopeKind, decodeEnvelope } from '@mindsync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -86,7 +86,10 @@ describe('snapshots and compaction on a real relay (SQLite file, WebSocket on lo
       const net = createWebSocketTransport({ WebSocket: NodeWebSocket })
       const phone = await founder('phone', net, { url: relay2.url })
       const laptop = await admit(phone, 'laptop', net, undefined, { url: relay2.url })
-      devices.push(phone, laptop)
+      const reader = await admit(phone, 'reader', net, Scope.read, { url: relay2.url })
+      devices.push(phone, laptop, reader)
+      const readerRefusals: string[] = []
+      reader.client.on('rejected', (r) => readerRefusals.push(`${r.origin} ${r.code}: ${r.message}`))
       for (const [i, d] of [phone, laptop, phone].entries()) {
         await write(d, `before rotation ${i}`)
         await d.client.syncOnce()
@@ -94,7 +97,11 @@ describe('snapshots and compaction on a real relay (SQLite file, WebSocket on lo
       await phone.client.syncOnce()
       const epochsBefore = new Set(relayRows(relay2.db).map((r) => decodeEnvelope(r.bytes).header.epoch))
       expect(epochsBefore).toEqual(new Set([0]))
+      await reader.client.syncOnce()
       const epoch = await phone.client.rotate()
+      // A read-only device holding old-epoch data cannot seal it again: it does not try (no refusal to report).
+      await reader.client.syncOnce()
+      expect(readerRefusals).toEqual([])
       await phone.client.syncOnce()
       const rows = relayRows(relay2.db)
       expect(new Set(rows.map((r) => decodeEnvelope(r.bytes).header.epoch))).toEqual(new Set([epoch]))
@@ -104,7 +111,8 @@ describe('snapshots and compaction on a real relay (SQLite file, WebSocket on lo
       const late = await admit(phone, 'late', net, undefined, { url: relay2.url })
       devices.push(late)
       await late.client.syncOnce()
-      for (const d of [laptop, late]) expect(notes(d)).toEqual(['before rotation 0', 'before rotation 1', 'before rotation 2'])
+      await reader.client.syncOnce()
+      for (const d of [laptop, late, reader]) expect(notes(d)).toEqual(['before rotation 0', 'before rotation 1', 'before rotation 2'])
     } finally {
       await relay2.stop()
     }

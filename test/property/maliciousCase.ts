@@ -1,11 +1,10 @@
 import { isMindsyncError } from '@mindsync/client'
+import type { Alert } from '@mindsync/client'
 import { fromHex, toHex } from '@mindsync/crypto'
 import fc from 'fast-check'
 import { expect } from 'vitest'
 import { Adversary } from '../harness/adversary.js'
 import type { RelayNode, WithholdRule } from '../harness/adversary.js'
-import { alertsOf, checkpointOf } from '../harness/detection.js'
-import type { Alert } from '../harness/detection.js'
 import { admit, founder, notes, write } from '../harness/devices.js'
 import type { TestDevice } from '../harness/devices.js'
 import { Forger, INJECTED, ownHead } from '../harness/forge.js'
@@ -162,7 +161,7 @@ async function syncHostile(d: TestDevice, adv: Adversary): Promise<void> {
 
 async function checkpointHostile(d: TestDevice, adv: Adversary): Promise<void> {
   try {
-    await checkpointOf(d.client)
+    await d.client.checkpoint()
   } catch (e) {
     if (!isMindsyncError(e)) throw e
     adv.log(`${d.name} checkpoint failed: ${e.code} ${e.message}`)
@@ -394,7 +393,7 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   effectiveAttacks.flippedItems += adv.stats.flipped
 
   // ---- every attack that took effect was noticed -------------------------
-  const alerts = devices.flatMap((d) => alertsOf(d.client).map((al) => ({ device: d.name, ...al })))
+  const alerts = devices.flatMap((d) => d.client.alerts().map((al) => ({ device: d.name, ...al })))
   const raised = (...kinds: Alert['kind'][]): boolean => alerts.some((al) => kinds.includes(al.kind))
   const shownAlerts = (): string => JSON.stringify(alerts.map((al) => `${al.device}: ${al.kind}: ${al.message}`), null, 1)
 

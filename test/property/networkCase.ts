@@ -4,7 +4,6 @@ import fc from 'fast-check'
 import { expect } from 'vitest'
 import { Adversary } from '../harness/adversary.js'
 import type { NetworkFaults } from '../harness/adversary.js'
-import { alertsOf } from '../harness/detection.js'
 import { admit, founder, notes, write } from '../harness/devices.js'
 import type { DeviceOptions, TestDevice } from '../harness/devices.js'
 import { explainOnFailure } from './settings.js'
@@ -147,7 +146,7 @@ async function networkCase(c: NetworkCase, adv: Adversary, devices: TestDevice[]
     expect(new Set(shown).size).toBe(shown.length)
     expect(d.journal!.toJSON(), `${d.name} holds the same journal as d0`).toEqual(reference)
     // An honest network is no reason to suspect the relay.
-    expect(alertsOf(d.client), `${d.name} raised alerts on an honest network`).toEqual([])
+    expect(d.client.alerts(), `${d.name} raised alerts on an honest network`).toEqual([])
   }
   // Nothing an honest relay sent was refused, and once healed the relay refused nothing either.
   expect(rejections.filter((r) => r.origin === 'received'), 'envelopes refused on an honest network').toEqual([])

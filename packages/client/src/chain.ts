@@ -119,7 +119,7 @@ export class ChainTracker {
 
   /** True when the author's envelope at `seq` is held, itself or through a snapshot. */
   holds(author: string, seq: number): boolean {
-    return seq <= (this.bases.get(author)?.seq ?? 0) || (this.authors.get(author)?.has(seq) ?? false)
+    return this.covered(author, seq) || (this.authors.get(author)?.has(seq) ?? false)
   }
 
   /** True when a snapshot covers the author's envelope at `seq` (its hash is then known only at the base itself). */

@@ -274,6 +274,9 @@ export class DocSync {
 
   /** Writes a snapshot when the envelopes since the last one pass the policy, or old epochs' data could be sealed again. */
   async snapshotIfDue(): Promise<boolean> {
+    // A read-only device cannot write one (and would report that on every sync).
+    const self = this.ctx.membership.self()
+    if (!self || !hasScope(self, Scope.write)) return false
     const policy = this.ctx.snapshotEvery
     const epoch = this.ctx.membership.state?.epoch ?? 0
     const s = this.sinceSnapshot
@@ -286,7 +289,6 @@ export class DocSync {
   private async compactWith(env: Envelope): Promise<void> {
     const covers = (env.header.covers ?? []).map((c) => ({ author: toHex(c.deviceId), seq: c.seq }))
     await this.ctx.store.compact(this.key, { author: toHex(env.header.deviceId), seq: env.header.seq }, covers)
-    this.sinceSnapshot.reset()
   }
 
   /** Called once the connection is ready: subscribe from the cursor and resend the outbox. */

@@ -6,6 +6,17 @@ import { appendOps, connectToCore, createTestDevice, createTestVault, registerVa
 
 const newCore = () => createRelayCore({ storage: createMemoryRelayStorage() })
 
+/** A vault whose owner added a phone, with the phone connected. */
+async function vaultWithConnectedPhone() {
+  const core = newCore()
+  const { vault, owner, conn } = await registerVault(core)
+  const phone = createTestDevice()
+  await appendOps(conn, vault.addDevice(owner, phone))
+  const p = await connectToCore(core, phone, vault.vaultId)
+  await p.waitFor('welcome')
+  return { vault, owner, conn, phone, p }
+}
+
 describe('membership ops', () => {
   it('a registration session gets welcome at once, then creates the vault with its genesis op', async () => {
     const core = newCore()
@@ -142,12 +153,7 @@ describe('membership ops', () => {
   })
 
   it('removing a device closes its sessions at once with revoked, after it saw the op', async () => {
-    const core = newCore()
-    const { vault, owner, conn } = await registerVault(core)
-    const phone = createTestDevice()
-    await appendOps(conn, vault.addDevice(owner, phone))
-    const p = await connectToCore(core, phone, vault.vaultId)
-    await p.waitFor('welcome')
+    const { vault, owner, conn, phone, p } = await vaultWithConnectedPhone()
     const remove = vault.removeDevice(owner, phone)
     await appendOps(conn, remove)
     expect(await p.waitClosed()).toMatchObject({ code: CloseCode.revoked })
@@ -156,12 +162,7 @@ describe('membership ops', () => {
   })
 
   it('a removal sent with the device heads the remover saw is appended only while they are still the heads', async () => {
-    const core = newCore()
-    const { vault, owner, conn } = await registerVault(core)
-    const phone = createTestDevice()
-    await appendOps(conn, vault.addDevice(owner, phone))
-    const p = await connectToCore(core, phone, vault.vaultId)
-    await p.waitFor('welcome')
+    const { vault, owner, conn, phone, p } = await vaultWithConnectedPhone()
     const docId = testDocId()
     for (const text of ['one', 'two']) {
       const env = vault.envelope(phone, docId, text)
