@@ -10,16 +10,21 @@ import {
   isMindsyncError,
   openEnvelope,
   sameBytes,
+  hasValidTag,
+  receiverTag,
   sealEnvelope,
   verifyEnvelope,
+  withTags,
 } from '@mindsync/protocol'
-import type { ClientMessage, CoveredHead, Envelope, ErrorCode, StoredEnvelope } from '@mindsync/protocol'
+import type { ClientMessage, CoveredHead, Envelope, ErrorCode, ReceiverTag, StoredEnvelope } from '@mindsync/protocol'
 import * as Y from 'yjs'
 import type { Alert } from './alerts.js'
 import { ChainTracker } from './chain.js'
 import { decodeSnapshotBody, encodeSnapshotBody } from './snapshotBody.js'
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js'
 import { IntegrityCheck } from './integrity.js'
+import { authenticate } from './vouch.js'
+import type { Decoded } from './vouch.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
 import type { Membership } from './membership.js'
@@ -223,7 +228,7 @@ export class DocSync {
       this.ctx.rejected({ doc: this.name, origin: 'local', code: self ? 'E_SCOPE' : 'E_NOT_MEMBER', message: `local change not synced: ${why}` })
       return undefined
     }
-    const env = sealEnvelope({
+    const sealed = sealEnvelope({
       kind,
       vaultId: state.vaultId,
       docId: this.docId,
@@ -236,9 +241,11 @@ export class DocSync {
       plaintext,
       ...(covers ? { covers } : {}),
     })
+    const hash = envelopeHash(sealed)
+    const env = this.tagged(sealed, hash)
     await this.ctx.store.addLocal(this.key, { author: identity.id, seq: env.header.seq, envelope: env.bytes })
     this.mySeq = env.header.seq
-    this.myHash = envelopeHash(env)
+    this.myHash = hash
     this.chains.add(identity.id, this.mySeq, env.header.prevHash, this.myHash)
     this.outbox.add(this.mySeq)
     this.sinceSnapshot.note(env, env.bytes.length)
@@ -247,6 +254,18 @@ export class DocSync {
       this.pump()
     }
     return env
+  }
+
+  /** The envelope with a receiver tag for every other current member (protocol tags.ts). */
+  private tagged(env: Envelope, hash: Uint8Array): Envelope {
+    const { membership, identity } = this.ctx
+    const tags: ReceiverTag[] = []
+    for (const m of membership.members()) {
+      if (sameBytes(m.deviceId, identity.deviceId)) continue
+      const key = membership.pairKey(m.deviceId, env.header.epoch)
+      if (key) tags.push(receiverTag(key, m.deviceId, hash))
+    }
+    return tags.length > 0 ? withTags(env, tags) : env
   }
 
   /**
@@ -443,17 +462,35 @@ export class DocSync {
     const updates: Uint8Array[] = []
     const snapshots: Envelope[] = []
     let cursor = this.cursor
-    for (const item of items) {
+    const decoded = items.map((item): Decoded | Error => {
+      try {
+        const env = decodeEnvelope(item.envelope)
+        return { env, hash: envelopeHash(env) }
+      } catch (e) {
+        return e as Error
+      }
+    })
+    const { membership, identity } = this.ctx
+    const authentic = authenticate(
+      decoded.map((d) => (d instanceof Error ? undefined : d)),
+      (deviceId) => membership.member(deviceId)?.signPub,
+      ({ env, hash }) => {
+        const key = env.tags.length > 0 ? membership.pairKey(env.header.deviceId, env.header.epoch) : undefined
+        return key !== undefined && hasValidTag(env, hash, identity.deviceId, key)
+      },
+    )
+    for (const [i, item] of items.entries()) {
       cursor = Math.max(cursor, item.serverSeq)
-      const result = this.check(item)
+      const d = decoded[i] as Decoded | Error
+      const result = d instanceof Error ? { code: 'E_BAD_FRAME' as const, message: d.message } : this.check(d, authentic[i] === true)
       if (result === 'duplicate') continue
       if ('code' in result) {
         // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
         const seen = `${item.serverSeq}:${toHex(item.envelope.subarray(-16))}`
         if (!this.rejectedAt.has(seen)) {
           this.ctx.rejected({ doc: this.name, origin: 'received', serverSeq: item.serverSeq, ...result })
-          // Signed by its author (the signature verified before the chain was checked): evidence to keep.
-          if (result.code === 'E_EQUIVOCATION') this.ctx.alert({ kind: 'equivocation', doc: this.name, author: result.author, message: result.message, evidence: { seq: result.seq, serverSeq: item.serverSeq, envelope: toHex(item.envelope) } })
+          // Signed by its author: evidence to keep (checked here, as a receiver tag proves nothing to others).
+          if (result.code === 'E_EQUIVOCATION' && this.signedByAuthor(d as Decoded)) this.ctx.alert({ kind: 'equivocation', doc: this.name, author: result.author, message: result.message, evidence: { seq: result.seq, serverSeq: item.serverSeq, envelope: toHex(item.envelope) } })
         }
         this.rejectedAt.add(seen)
         continue
@@ -478,6 +515,11 @@ export class DocSync {
     if (this.caughtUp) this.repair()
   }
 
+  private signedByAuthor({ env }: Decoded): boolean {
+    const member = this.ctx.membership.member(env.header.deviceId)
+    return member !== undefined && verifyEnvelope(env, member.signPub)
+  }
+
   private compareCheckpoint(author: string, plaintext: Uint8Array): void {
     try {
       this.integrity.compare(author, decodeCheckpoint(plaintext))
@@ -486,13 +528,8 @@ export class DocSync {
     }
   }
 
-  private check(item: StoredEnvelope): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
-    let env: Envelope
-    try {
-      env = decodeEnvelope(item.envelope)
-    } catch (e) {
-      return { code: 'E_BAD_FRAME', message: (e as Error).message }
-    }
+  /** `authentic`: the signature verified, or a later envelope of the author vouches for this one (vouch.ts). */
+  private check({ env, hash }: Decoded, authentic: boolean): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
     const h = env.header
     const author = toHex(h.deviceId)
     const where = { author, seq: h.seq }
@@ -507,8 +544,7 @@ export class DocSync {
       if (h.epoch >= removedAtEpoch) return { code: 'E_REVOKED', message: `author ${author} was removed before epoch ${h.epoch}`, ...where }
     }
     if (!hasScope(member, Scope.write)) return { code: 'E_SCOPE', message: `author ${author} may only read`, ...where }
-    if (!verifyEnvelope(env, member.signPub)) return { code: 'E_FORGED', message: `signature of ${author} seq ${h.seq} does not verify: modified or forged`, ...where }
-    const hash = envelopeHash(env)
+    if (!authentic) return { code: 'E_FORGED', message: `signature of ${author} seq ${h.seq} does not verify: modified or forged`, ...where }
     const last = member.removedIndex === undefined ? undefined : membership.removalHeads(h.deviceId)?.[this.key]
     if (last && h.seq > last[0]) return { code: 'E_REVOKED', message: `author ${author} was removed after its envelope ${last[0]}; seq ${h.seq} came later`, ...where }
     if (last && h.seq === last[0] && toHex(hash) !== last[1]) {
@@ -602,8 +638,9 @@ export class DocSync {
         }
         const oldKey = membership.derivedKey(old.header.epoch, 'envelope')
         if (!oldKey) throw new MindsyncError('E_UNKNOWN_EPOCH', `no key to seal own envelope ${o.seq} again`)
-        const env = sealEnvelope({ ...old.header, epoch: state.epoch, prevHash, key, signer: identity.signer, plaintext: openEnvelope(old, oldKey) })
-        const hash = envelopeHash(env)
+        const sealed = sealEnvelope({ ...old.header, epoch: state.epoch, prevHash, key, signer: identity.signer, plaintext: openEnvelope(old, oldKey) })
+        const hash = envelopeHash(sealed)
+        const env = this.tagged(sealed, hash)
         this.chains.add(identity.id, o.seq, prevHash, hash)
         prevHash = hash
         return { seq: o.seq, envelope: env.bytes }

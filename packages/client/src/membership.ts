@@ -13,12 +13,13 @@ import {
   newVaultId,
   openLockbox,
   openMeta,
+  pairTagKey,
   sameBytes,
   sealLockbox,
   sealMeta,
   signOp,
 } from '@mindsync/protocol'
-import type { Member, MembershipOp, MembershipState, OpFields } from '@mindsync/protocol'
+import type { KeyPurpose, Member, MembershipOp, MembershipState, OpFields } from '@mindsync/protocol'
 import type { DeviceIdentity } from './identity.js'
 import { pairingProof } from './pairing.js'
 import type { PairingOffer } from './pairing.js'
@@ -44,6 +45,7 @@ export class Membership {
   readonly keys = new Map<number, Uint8Array>()
   private readonly names = new Map<string, string>()
   private readonly derived = new Map<string, Uint8Array>()
+  private readonly pairKeys = new Map<string, Uint8Array | undefined>()
   private readonly heads = new Map<number, RemovalHeads | undefined>()
 
   constructor(
@@ -119,7 +121,7 @@ export class Membership {
   }
 
   /** A key derived from an epoch key for one purpose, cached. */
-  derivedKey(epoch: number, purpose: 'envelope' | 'meta' | 'doc-id'): Uint8Array | undefined {
+  derivedKey(epoch: number, purpose: KeyPurpose): Uint8Array | undefined {
     const cacheKey = `${epoch}/${purpose}`
     let k = this.derived.get(cacheKey)
     if (!k) {
@@ -128,6 +130,29 @@ export class Membership {
       this.derived.set(cacheKey, (k = deriveKey(epochKey, purpose)))
     }
     return k
+  }
+
+  /**
+   * The receiver-tag key this device shares with another member for one
+   * epoch (tags.ts), cached; undefined without the epoch key or a usable
+   * X25519 key (a recovery member has none).
+   */
+  pairKey(deviceId: Uint8Array, epoch: number): Uint8Array | undefined {
+    const cacheKey = `${epoch}/${toHex(deviceId)}`
+    if (this.pairKeys.has(cacheKey)) return this.pairKeys.get(cacheKey)
+    const tagKey = this.derivedKey(epoch, 'tags')
+    const peer = this.member(deviceId)
+    let key: Uint8Array | undefined
+    if (tagKey && peer && peer.dhPub.length > 0) {
+      try {
+        key = pairTagKey(tagKey, this.identity.dhSecret, peer.dhPub, this.identity.deviceId, deviceId)
+      } catch {
+        key = undefined // a weak X25519 key: that member's envelopes are checked by signature
+      }
+    }
+    // Not cached while the epoch key or the member is missing: either may arrive with the next op.
+    if (tagKey && peer) this.pairKeys.set(cacheKey, key)
+    return key
   }
 
   /** This device as a current member, or undefined (not admitted yet, or removed). */

@@ -1,6 +1,6 @@
 import { toHex } from '@mindsync/crypto'
 import { CloseCode, MindsyncError, Scope, authMessage, decodeEnvelope, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError, opHash } from '@mindsync/protocol'
-import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage } from '@mindsync/protocol'
+import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage, StoredEnvelope } from '@mindsync/protocol'
 import type * as Y from 'yjs'
 import { DocSync } from './docSync.js'
 import { Presence } from './presence.js'
@@ -136,6 +136,8 @@ export class SyncClient {
   private currentStatus: Status = 'offline'
   private readonly opResults = new Waiters<RelayMessage & { type: 'opResult' }>()
   private inbound: Promise<void> = Promise.resolve()
+  /** The last queued batch of received envelopes, while nothing was queued after it and it has not started. */
+  private openBatch: { doc: string; items: StoredEnvelope[] } | undefined
   private readonly settledWaiters = new Set<() => void>()
   private readonly seenAnswers = new Waiters<RelayMessage & { type: 'seen' }>()
   private failure: MindsyncError | undefined
@@ -324,6 +326,7 @@ export class SyncClient {
   private dropConnection(reason: string): void {
     this.abandonWaiters(new MindsyncError('E_UNREACHABLE', `connection closed: ${reason}`))
     this.generation++
+    this.openBatch = undefined
     this.connection?.close(1000, reason)
     this.connection = undefined
     this.ready = false
@@ -468,6 +471,7 @@ export class SyncClient {
     this.retryTimer = undefined
     this.setStatus('connecting')
     const gen = ++this.generation
+    this.openBatch = undefined
     try {
       const vaultId = this.membership.vaultId
       const connection = await transport.connect(
@@ -568,9 +572,23 @@ export class SyncClient {
       case 'opResult':
         this.opResults.resolveAll(m)
         break
-      case 'envelopes':
-        this.inOrder(() => this.docs.get(toHex(m.docId))?.receive(m.items))
+      case 'envelopes': {
+        // Envelopes for one doc that arrive while earlier work runs join one batch: one store
+        // write, one Yjs transaction, and one signature per run of an author's envelopes (vouch.ts).
+        const doc = toHex(m.docId)
+        const open = this.openBatch
+        if (open && open.doc === doc) {
+          open.items.push(...m.items)
+          break
+        }
+        const batch = { doc, items: [...m.items] }
+        this.inOrder(() => {
+          if (this.openBatch === batch) this.openBatch = undefined
+          return this.docs.get(doc)?.receive(batch.items)
+        })
+        this.openBatch = batch
         break
+      }
       case 'caughtUp':
         this.inOrder(() => this.docs.get(toHex(m.docId))?.caughtUpTo(m.head))
         break
@@ -607,6 +625,8 @@ export class SyncClient {
    * fetch marker that closes them. Work of a closed connection is dropped.
    */
   private inOrder(work: () => Promise<void> | undefined): void {
+    // Anything queued after a batch of envelopes closes it: later envelopes must not overtake it.
+    this.openBatch = undefined
     const gen = this.generation
     this.inbound = this.inbound.then(() => (gen === this.generation ? work() : undefined)).catch((e) => this.fail(e))
   }

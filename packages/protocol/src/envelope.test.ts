@@ -14,6 +14,7 @@ import {
   openEnvelope,
   sealEnvelope,
   verifyEnvelope,
+  withTags,
 } from './envelope.js'
 import type { Envelope, EnvelopeHeader } from './envelope.js'
 import { deriveKey } from './keys.js'
@@ -153,10 +154,31 @@ describe('envelope', () => {
     expect(caught(() => decodeEnvelope(env.bytes.subarray(0, 3))).message).toMatch(/vaultId needs 16 bytes, only 1 left/)
   })
 
-  it('refuses trailing bytes', () => {
+  it('refuses bytes after the signature that are not a receiver-tags trailer', () => {
     const env = seal()
-    const err = expectCode(() => decodeEnvelope(Uint8Array.of(...env.bytes, 0)), 'E_BAD_FRAME', 'end')
+    // An empty trailer would give one tag list two encodings.
+    expect(expectCode(() => decodeEnvelope(Uint8Array.of(...env.bytes, 0)), 'E_BAD_FRAME', 'tags count').message).toMatch(/at least one tag/)
+    expectCode(() => decodeEnvelope(Uint8Array.of(...env.bytes, 1, 1, 2, 3)), 'E_BAD_FRAME', 'tags[0].to')
+    const tagged = withTags(env, [{ to: filled(4, 1), tag: filled(16, 2) }])
+    const err = expectCode(() => decodeEnvelope(Uint8Array.of(...tagged.bytes, 0)), 'E_BAD_FRAME', 'end')
     expect(err.message).toMatch(/1 unexpected trailing bytes/)
+  })
+
+  it('carries receiver tags after the signature without changing what is signed or hashed', () => {
+    const env = seal()
+    const tags = [
+      { to: filled(4, 1), tag: filled(16, 2) },
+      { to: filled(4, 3), tag: filled(16, 4) },
+    ]
+    const tagged = decodeEnvelope(withTags(env, tags).bytes)
+    expect(tagged.tags).toEqual(tags)
+    expect(tagged.bytes.length).toBe(env.bytes.length + 1 + 2 * 20)
+    expect(envelopeHash(tagged)).toEqual(envelopeHash(env))
+    expect(verifyEnvelope(tagged, alice.signPub)).toBe(true)
+    // Replaced, and removed: back to the untagged bytes.
+    expect(withTags(tagged, []).bytes).toEqual(env.bytes)
+    expect(decodeEnvelope(env.bytes).tags).toEqual([])
+    expect(() => withTags(env, [{ to: filled(3, 1), tag: filled(16, 2) }])).toThrow(/4 \+ 16 bytes/)
   })
 
   it('refuses an unknown version or kind', () => {

@@ -57,9 +57,22 @@ export interface Envelope {
   headerBytes: Uint8Array
   /** Everything the signature covers: header and sealed body. */
   signed: Uint8Array
+  /** Receiver tags after the signature (tags.ts), empty when there are none. Not signed, not hashed. */
+  tags: ReceiverTag[]
   /** The whole encoded envelope, as stored and sent. */
   bytes: Uint8Array
 }
+
+/** One receiver's MAC over the envelope's hash (tags.ts): `to` is the first bytes of its device id. */
+export interface ReceiverTag {
+  to: Uint8Array
+  tag: Uint8Array
+}
+
+export const TAG_TO_BYTES = 4
+export const RECEIVER_TAG_BYTES = 16
+/** More receivers than any vault has devices; bounds the trailer. */
+export const MAX_RECEIVER_TAGS = 4096
 
 const SIGN_CONTEXT = utf8.encode('mindsync/v1/envelope\0')
 
@@ -149,6 +162,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBodyBytes = MAX_BODY_BYTES)
   }
   const signedEnd = r.position
   const signature = r.fixed('signature', SIGNATURE_BYTES)
+  const tags = r.remaining > 0 ? readTags(r) : []
   r.end()
   return {
     header,
@@ -157,8 +171,34 @@ export function decodeEnvelope(bytes: Uint8Array, maxBodyBytes = MAX_BODY_BYTES)
     signature,
     headerBytes: bytes.subarray(0, headerEnd),
     signed: bytes.subarray(0, signedEnd),
+    tags,
     bytes,
   }
+}
+
+/** trailer := varUint(n ≥ 1) • n × (to(4) • tag(16)); absent when there are no tags, so each list has one encoding. */
+function readTags(r: Reader): ReceiverTag[] {
+  const n = r.varUint('tags count', MAX_RECEIVER_TAGS)
+  if (n < 1) throw new MindsyncError('E_BAD_FRAME', 'envelope: a tags trailer needs at least one tag', 'tags count')
+  const tags: ReceiverTag[] = []
+  for (let i = 0; i < n; i++) tags.push({ to: r.fixed(`tags[${i}].to`, TAG_TO_BYTES), tag: r.fixed(`tags[${i}].tag`, RECEIVER_TAG_BYTES) })
+  return tags
+}
+
+/** The envelope with `tags` in place of any it had (none: no trailer). Signature and hash are unchanged. */
+export function withTags(env: Envelope, tags: readonly ReceiverTag[]): Envelope {
+  if (tags.length > MAX_RECEIVER_TAGS) throw new MindsyncError('E_INVALID_INPUT', `envelope: at most ${MAX_RECEIVER_TAGS} receiver tags`, 'tags')
+  const e = encoding.createEncoder()
+  encoding.writeUint8Array(e, env.bytes.subarray(0, env.signed.length + SIGNATURE_BYTES))
+  if (tags.length > 0) {
+    encoding.writeVarUint(e, tags.length)
+    for (const t of tags) {
+      if (t.to.length !== TAG_TO_BYTES || t.tag.length !== RECEIVER_TAG_BYTES) throw new MindsyncError('E_INVALID_INPUT', 'envelope: a receiver tag is 4 + 16 bytes', 'tags')
+      encoding.writeUint8Array(e, t.to)
+      encoding.writeUint8Array(e, t.tag)
+    }
+  }
+  return decodeEnvelope(encoding.toUint8Array(e))
 }
 
 export interface SealInput extends EnvelopeHeader {
@@ -189,6 +229,7 @@ export function sealEnvelope(input: SealInput): Envelope {
     signature: bytes.subarray(signed.length),
     headerBytes: bytes.subarray(0, headerBytes.length),
     signed: bytes.subarray(0, signed.length),
+    tags: [],
     bytes,
   }
 }

@@ -1,0 +1,60 @@
+import { hkdfSha256 } from '@mindsync/crypto'
+import { describe, expect, it } from 'vitest'
+import { filled, testDevice } from '../test-fixtures/helpers.js'
+import { EnvelopeKind, decodeEnvelope, envelopeHash, sealEnvelope, withTags } from './envelope.js'
+import { deriveKey } from './keys.js'
+import { hasValidTag, pairTagKey, receiverTag } from './tags.js'
+
+const alice = testDevice(1)
+const bob = testDevice(2)
+const carol = testDevice(3)
+const tagKey = (epoch: number) => deriveKey(filled(32, epoch), 'tags')
+const pair = (me: typeof alice, them: typeof alice, epoch = 1) => pairTagKey(tagKey(epoch), me.dhSecret, them.dhPub, me.deviceId, them.deviceId)
+
+function sealed(seq = 1) {
+  const env = sealEnvelope({ kind: EnvelopeKind.update, vaultId: filled(16, 0xaa), docId: filled(16, 0xdd), epoch: 1, deviceId: alice.deviceId, seq, prevHash: filled(32, 0), key: deriveKey(filled(32, 1), 'envelope'), signer: alice.signer, plaintext: filled(10, seq) })
+  return { env, hash: envelopeHash(env) }
+}
+
+/** Alice's envelope with a tag for bob and one for carol. */
+function tagged(seq = 1) {
+  const { env, hash } = sealed(seq)
+  const out = decodeEnvelope(withTags(env, [receiverTag(pair(alice, bob), bob.deviceId, hash), receiverTag(pair(alice, carol), carol.deviceId, hash)]).bytes)
+  return { env: out, hash }
+}
+
+describe('receiver tags', () => {
+  it('both devices of a pair derive one key, different for every pair and epoch', () => {
+    expect(pair(alice, bob)).toEqual(pair(bob, alice))
+    expect(pair(alice, bob)).not.toEqual(pair(alice, carol))
+    expect(pair(alice, bob, 1)).not.toEqual(pair(alice, bob, 2))
+  })
+
+  it('a receiver accepts the tag addressed to it', () => {
+    const { env, hash } = tagged()
+    expect(hasValidTag(env, hash, bob.deviceId, pair(bob, alice))).toBe(true)
+    expect(hasValidTag(env, hash, carol.deviceId, pair(carol, alice))).toBe(true)
+  })
+
+  it('a tag does not vouch for another envelope, another author, another epoch or a guessed key', () => {
+    const { env, hash } = tagged(1)
+    const other = sealed(2)
+    // Tags of envelope 1 moved onto envelope 2.
+    const moved = decodeEnvelope(withTags(other.env, env.tags).bytes)
+    expect(hasValidTag(moved, other.hash, bob.deviceId, pair(bob, alice))).toBe(false)
+    // Carol, who holds the epoch key, cannot pass her envelope off to bob as alice's: she lacks their pair key.
+    const carolsGuess = hkdfSha256(filled(32, 0), tagKey(1), 'guess', 32)
+    const forged = decodeEnvelope(withTags(other.env, [receiverTag(carolsGuess, bob.deviceId, other.hash), receiverTag(pair(carol, bob), bob.deviceId, other.hash)]).bytes)
+    expect(hasValidTag(forged, other.hash, bob.deviceId, pair(bob, alice))).toBe(false)
+    expect(hasValidTag(env, hash, bob.deviceId, pair(bob, alice, 2))).toBe(false)
+  })
+
+  it('a damaged tag, or none, is not valid', () => {
+    const { env, hash } = tagged()
+    const bytes = env.bytes.slice()
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1 // carol's tag is last
+    expect(hasValidTag(decodeEnvelope(bytes), hash, carol.deviceId, pair(carol, alice))).toBe(false)
+    expect(hasValidTag(decodeEnvelope(bytes), hash, bob.deviceId, pair(bob, alice))).toBe(true)
+    expect(hasValidTag(sealed().env, hash, bob.deviceId, pair(bob, alice))).toBe(false)
+  })
+})
