@@ -26,7 +26,9 @@ export function markdownTable(records) {
       const text = formatNumber(vals[i], h.unit)
       return vals[i] === best && present.length > 1 ? `**${text}**` : text
     })
-    lines.push(`| ${h.scenario} | ${h.figure} (${h.unit}, ${h.better} is better) | ${cells.join(' | ')} |`)
+    const repeated = SYSTEMS.map((s) => find(records, s, h.scenario)).find((r) => r?.runs)
+    const median = repeated ? `, run with the median ${repeated.medianOf} of ${repeated.runs.length}` : ''
+    lines.push(`| ${h.scenario} | ${h.figure} (${h.unit}, ${h.better} is better${median}) | ${cells.join(' | ')} |`)
   }
   return lines.join('\n')
 }

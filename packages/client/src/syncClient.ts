@@ -269,7 +269,7 @@ export class SyncClient {
       identity: this.identity,
       membership: this.membership,
       store: this.options.store,
-      batchMs: this.options.batchMs ?? 5,
+      batchMs: this.options.batchMs ?? 2,
       snapshotEvery: { envelopes: this.options.snapshotEvery?.envelopes ?? 1000, bytes: this.options.snapshotEvery?.bytes ?? 1024 * 1024 },
       send: (m) => this.send(m),
       rejected: (r) => this.events.emit('rejected', r),

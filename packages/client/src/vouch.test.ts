@@ -84,6 +84,16 @@ describe('authenticate', () => {
     expect(authenticate(stranger, signPub)).toEqual([false, false])
   })
 
+  it('a valid receiver tag authenticates without a signature check; without one the signature decides', () => {
+    const a = chain(alice, 2)
+    const c = counted()
+    // Tagged: the second (last of the run) needs no verify, and vouches for the first.
+    expect(authenticate(a, c.signPub, (d) => d === a[1])).toEqual([true, true])
+    expect(c.lookups()).toBe(0)
+    const forged = tampered(a[1] as Decoded, 'signature')
+    expect(authenticate([forged], signPub, () => false)).toEqual([false])
+  })
+
   it('skips entries that did not decode', () => {
     const a = chain(alice, 2)
     expect(authenticate([a[0], undefined, a[1]], signPub)).toEqual([true, false, true])
