@@ -20,7 +20,7 @@ export interface TestDevice {
 export const ADMIN = Scope.read | Scope.write | Scope.admin
 
 /** Engine options a test may change (e.g. a short reconnection backoff). */
-export type DeviceOptions = Pick<SyncClientOptions, 'reconnect' | 'now' | 'url' | 'snapshotEvery'>
+export type DeviceOptions = Pick<SyncClientOptions, 'reconnect' | 'now' | 'url' | 'snapshotEvery' | 'batchMs'>
 
 export async function newDevice(name: string, transport: Transport, options: DeviceOptions = {}): Promise<TestDevice> {
   const store = createMemoryStore()

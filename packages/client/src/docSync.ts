@@ -133,10 +133,33 @@ export class DocSync {
   private pushed = 0
   private pushTotal = 0
   caughtUp = false
+  /**
+   * When to seal local changes: right after the event-loop turn that made
+   * them while no push of this doc awaits an answer, otherwise once the
+   * answers are in (or after batchMs at the latest) — the way TCP's Nagle
+   * algorithm holds small segments while one is unacknowledged. An idle
+   * device sends a change at once; a busy one merges what accumulates while
+   * the relay works, so one signature and one envelope cover many changes
+   * exactly when the devices have the least time for each.
+   */
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this) return
     this.pending.push(update)
-    if (this.timer === undefined) this.timer = setTimeout(() => void this.flush(), this.ctx.batchMs)
+    this.scheduleFlush()
+  }
+  private immediate: ReturnType<typeof setImmediate> | undefined
+  private scheduleFlush(): void {
+    if (this.pending.length === 0 || this.immediate !== undefined) return
+    if (this.inFlight === 0 || !this.online) {
+      if (this.timer !== undefined) clearTimeout(this.timer)
+      this.timer = undefined
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined
+        void this.flush()
+      })
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), this.ctx.batchMs)
+    }
   }
   /**
    * Yjs encodes every transaction's update when anyone listens to 'update',
@@ -206,7 +229,9 @@ export class DocSync {
   /** Seals every local update made so far into one envelope and stores it in the outbox. */
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.immediate !== undefined) clearImmediate(this.immediate)
     this.timer = undefined
+    this.immediate = undefined
     if (this.pending.length === 0) return this.writes
     const updates = this.pending
     this.pending = []
@@ -334,6 +359,8 @@ export class DocSync {
     this.online = false
     this.unsent = []
     this.inFlight = 0
+    // No answer will come: seal what was held for one (into the outbox, sent on reconnect).
+    this.scheduleFlush()
   }
 
   /**
@@ -356,6 +383,8 @@ export class DocSync {
     this.pushed++
     if (this.pushTotal >= PROGRESS_FROM) this.ctx.progress({ doc: this.name, phase: 'push', done: Math.min(this.pushed, this.pushTotal), total: this.pushTotal })
     this.pump()
+    // Changes held while pushes were unanswered go as soon as the last answer is in.
+    if (this.inFlight === 0) this.scheduleFlush()
   }
 
   /** True when everything local reached the relay and everything on the relay reached this device. */
@@ -676,5 +705,6 @@ export class DocSync {
     this.doc.off('afterAllTransactions', this.onAfterAllTransactions)
     this.doc.off('update', this.onUpdate)
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.immediate !== undefined) clearImmediate(this.immediate)
   }
 }

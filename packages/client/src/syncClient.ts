@@ -38,7 +38,11 @@ export interface SyncClientOptions {
   url?: string
   /** This device's name, used when its keys are first created. */
   name?: string
-  /** How long local updates are collected into one envelope; default 5 ms. */
+  /**
+   * Local changes are sealed right after the turn that made them while no
+   * push awaits an answer; otherwise they are collected until the answers
+   * are in, for at most this long (default 10 ms).
+   */
   batchMs?: number
   /**
    * A sync ends with a snapshot of a doc (the whole state, sealed under the

@@ -48,6 +48,18 @@ export function encodeParts(context: Uint8Array, parts: readonly Uint8Array[]): 
   return out
 }
 
+// Contexts are a handful of constants hashed with every envelope: encode each once.
+const contexts = new Map<string, Uint8Array>()
+function encodedContext(context: string): Uint8Array {
+  let bytes = contexts.get(context)
+  if (!bytes) {
+    assertContext('context', context)
+    bytes = utf8.encode(context)
+    if (contexts.size < 256) contexts.set(context, bytes)
+  }
+  return bytes
+}
+
 /** Binds the hashes to `backend`, with input checks. */
 export function createHashes(backend: Backend): Hashes {
   return {
@@ -61,9 +73,8 @@ export function createHashes(backend: Backend): Hashes {
       return backend.hmacSha256(key, data)
     },
     hashParts(context, ...parts) {
-      assertContext('context', context)
-      parts.forEach((part, i) => assertBytes(`parts[${i}]`, part))
-      return backend.sha256(encodeParts(utf8.encode(context), parts))
+      for (let i = 0; i < parts.length; i++) assertBytes(`parts[${i}]`, parts[i])
+      return backend.sha256(encodeParts(encodedContext(context), parts))
     },
   }
 }
