@@ -169,23 +169,27 @@ async function checkpointHostile(d: TestDevice, adv: Adversary): Promise<void> {
 }
 
 /** Envelopes (author:seq) a device holds that came through a relay: received ones, and its own once acknowledged. */
-async function relayed(d: TestDevice): Promise<{ author: string; seq: number }[]> {
-  return (await d.store.listEnvelopes(d.doc!.key)).filter((e) => e.serverSeq !== null).map((e) => ({ author: e.author, seq: e.seq }))
+async function relayed(d: TestDevice): Promise<{ author: string; seq: number; serverSeq: number }[]> {
+  return (await d.store.listEnvelopes(d.doc!.key)).filter((e) => e.serverSeq !== null).map((e) => ({ author: e.author, seq: e.seq, serverSeq: e.serverSeq as number }))
 }
 
 /** What `node` lacks of what `d` was shown: envelopes, and membership ops (extra ones, or different ones at the same index). */
-async function lacks(node: RelayNode, d: TestDevice): Promise<{ envelopes: string[]; extraOps: number; differentOps: number[] }> {
+async function lacks(node: RelayNode, d: TestDevice): Promise<{ envelopes: string[]; lost: { author: string; seq: number; serverSeq: number }[]; extraOps: number; differentOps: number[] }> {
   const state = d.client.membership.requireState()
   const docId = d.doc!.docId
   const envelopes: string[] = []
+  const lost: { author: string; seq: number; serverSeq: number }[] = []
   for (const e of await relayed(d)) {
-    if (!(await node.storage.findEnvelope(state.vaultId, docId, fromHex(e.author), e.seq))) envelopes.push(`${e.author.slice(0, 6)}#${e.seq}`)
+    if (!(await node.storage.findEnvelope(state.vaultId, docId, fromHex(e.author), e.seq))) {
+      envelopes.push(`${e.author.slice(0, 6)}#${e.seq}`)
+      lost.push(e)
+    }
   }
   const ops = (await node.storage.loadOps(state.vaultId)) ?? []
   const mine = d.client.membership.ops
   const differentOps: number[] = []
   for (let i = 0; i < Math.min(ops.length, mine.length); i++) if (toHex(ops[i]!) !== toHex(mine[i]!.bytes)) differentOps.push(i)
-  return { envelopes, extraOps: Math.max(0, mine.length - ops.length), differentOps }
+  return { envelopes, lost, extraOps: Math.max(0, mine.length - ops.length), differentOps }
 }
 
 export async function runMaliciousCase(c: MaliciousCase): Promise<void> {
@@ -255,6 +259,8 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
   const a = c.attack
   let forkSides: { a: TestDevice[]; b: TestDevice[] } | undefined
   const rolledBack: string[] = []
+  // Per victim, what the old copy lacked: a replay of the victim's own push frames may put all of it back at the very serverSeqs it had.
+  const rollbackLosses: { victim: TestDevice; lost: { author: string; seq: number; serverSeq: number }[] }[] = []
   const forkLost: string[] = []
   let forkedOps = false
   const attackAt = async (i: number): Promise<void> => {
@@ -290,6 +296,7 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
         for (const v of ids(a.victims)) {
           const l = await lacks(old, v)
           if (l.envelopes.length > 0 || l.extraOps > 0) rolledBack.push(`${v.name} saw ${l.envelopes.join(',')}${l.extraOps ? ` and ${l.extraOps} more ops` : ''}`)
+          if (l.envelopes.length > 0 && l.extraOps === 0) rollbackLosses.push({ victim: v, lost: l.lost })
         }
         adv.route(ids(a.victims).map((v) => v.client.deviceId), 'old')
         adv.log(`attack: roll back ${ids(a.victims).map((v) => v.name).join(',')}`)
@@ -418,6 +425,23 @@ async function maliciousCase(c: MaliciousCase, adv: Adversary, devices: TestDevi
     expect(raised('equivocation'), `a device refused an equivocating envelope but raised no 'equivocation'; alerts: ${shownAlerts()}; refusals: ${refusals.join(' | ')}`).toBe(true)
   }
 
+  // A rollback that the replayed frames undid exactly (every lost envelope back at the serverSeq the victim
+  // holds, no op lost) left the victim a state identical to the honest relay's: nothing to detect.
+  if (rolledBack.length > 0 && rollbackLosses.length === rolledBack.length) {
+    const old = adv.node('old')
+    let undone = true
+    for (const { victim, lost } of rollbackLosses) {
+      const state = victim.client.membership.requireState()
+      for (const e of lost) {
+        const now = await old.storage.findEnvelope(state.vaultId, victim.doc!.docId, fromHex(e.author), e.seq)
+        if (now?.serverSeq !== e.serverSeq) undone = false
+      }
+    }
+    if (undone) {
+      adv.log(`rollback undone exactly by replayed frames: ${rolledBack.join('; ')}`)
+      rolledBack.length = 0
+    }
+  }
   if (rolledBack.length > 0) {
     effectiveAttacks.rollback++
     expect(raised('rollback'), `rollback took effect (${rolledBack.join('; ')}) but no device raised 'rollback'; alerts: ${shownAlerts()}`).toBe(true)
