@@ -1,5 +1,5 @@
 import { generateIdentity } from '@mindsync/client'
-import { EnvelopeKind, ZERO_HASH, decodeEnvelope, docIdOf, envelopeHash, newVaultId, sealEnvelope } from '@mindsync/protocol'
+import { EnvelopeKind, ZERO_HASH, decodeEnvelope, docIdOf, envelopeHash, newVaultId, pairTagKey, receiverTag, sealEnvelope, withTags } from '@mindsync/protocol'
 import type { Signer } from '@mindsync/crypto'
 import { createJournal } from '@mindsync/practice'
 import * as Y from 'yjs'
@@ -12,15 +12,17 @@ export const INJECTED = 'INJECTED'
  * What a malicious relay (with whatever keys it stole) can put in front of a device:
  * - `non-member`: signed by a key that was never a member, sealed with a stolen current epoch key (E_NOT_MEMBER)
  * - `forged`: claims to be a member's next envelope, signed by another key (E_FORGED)
+ * - `forged-tagged`: the same, with a receiver tag for every member made the best way the holder of the
+ *   epoch key can (its own X25519 key in place of the claimed author's): no tag checks, so E_FORGED
  * - `revoked`: signed by a removed device's stolen key, claiming an epoch from its removal on, sealed with its old epoch key (E_REVOKED)
  * - `backdated`: signed by a removed device's stolen key, claiming the last epoch it belonged to, sealed with that (stolen) epoch key, extending its chain
  * - `equivocating`: like `backdated`, but in place of the removed device's last envelope (same seq, same prevHash, other content): only the comparison of the two envelopes' hashes tells them apart (E_EQUIVOCATION)
  * - `misrouted-doc`: a member's genuine envelope of another doc of the vault (E_MISROUTED)
  * - `misrouted-vault`: a member's genuine envelope of another vault (E_MISROUTED)
  */
-export type Injection = 'non-member' | 'forged' | 'revoked' | 'backdated' | 'equivocating' | 'misrouted-doc' | 'misrouted-vault'
+export type Injection = 'non-member' | 'forged' | 'forged-tagged' | 'revoked' | 'backdated' | 'equivocating' | 'misrouted-doc' | 'misrouted-vault'
 
-export const INJECTIONS: readonly Injection[] = ['non-member', 'forged', 'revoked', 'backdated', 'equivocating', 'misrouted-doc', 'misrouted-vault']
+export const INJECTIONS: readonly Injection[] = ['non-member', 'forged', 'forged-tagged', 'revoked', 'backdated', 'equivocating', 'misrouted-doc', 'misrouted-vault']
 
 /** Kinds that need a removed device's stolen keys. */
 const NEED_REMOVED: readonly Injection[] = ['revoked', 'backdated', 'equivocating']
@@ -72,7 +74,7 @@ export class Forger {
   }
 
   envelope(kind: Injection, memberHead: ChainHead): Uint8Array | undefined {
-    if (kind === 'forged') return this.make(kind, memberHead) // depends on the member's current head
+    if (kind === 'forged' || kind === 'forged-tagged') return this.make(kind, memberHead) // depends on the member's current head
     if (!this.built.has(kind)) this.built.set(kind, this.make(kind, memberHead))
     return this.built.get(kind)
   }
@@ -91,6 +93,13 @@ export class Forger {
         return seal({ epoch: state.epoch, deviceId: this.intruder.deviceId, seq: 1, prevHash: ZERO_HASH, key: current, signer: this.intruder.signer })
       case 'forged':
         return seal({ epoch: state.epoch, deviceId: member.client.identity.deviceId, seq: memberHead.seq + 1, prevHash: memberHead.hash, key: current, signer: this.intruder.signer })
+      case 'forged-tagged': {
+        const claimed = member.client.identity.deviceId
+        const env = decodeEnvelope(seal({ epoch: state.epoch, deviceId: claimed, seq: memberHead.seq + 1, prevHash: memberHead.hash, key: current, signer: this.intruder.signer }))
+        const tagKey = m.derivedKey(state.epoch, 'tags')!
+        const tags = m.members().filter((r) => r.dhPub.length > 0).map((r) => receiverTag(pairTagKey(tagKey, this.intruder.dhSecret, r.dhPub, claimed, r.deviceId), r.deviceId, envelopeHash(env)))
+        return withTags(env, tags).bytes
+      }
       case 'misrouted-doc': {
         const other = docIdOf(m.derivedKey(0, 'doc-id')!, 'elsewhere')
         return seal({ docId: other, epoch: state.epoch, deviceId: member.client.identity.deviceId, seq: 1, prevHash: ZERO_HASH, key: current, signer: member.client.identity.signer })

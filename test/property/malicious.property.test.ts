@@ -55,7 +55,7 @@ const counterexamples: { name: string; c: MaliciousCase }[] = [
       devices: 2,
       removed: false,
       attack: { kind: 'withhold', at: 0, author: 3, victims: [3, 1, 0], offset: 0, length: 2, primed: true },
-      noise: { flip: 0, inject: 0.3, injections: ['non-member', 'forged', 'revoked', 'equivocating', 'misrouted-doc', 'misrouted-vault'], replay: 0.1, replayUp: 0, hideCheckpoints: true, duplicate: 0, reorder: true, maxDelay: 0 },
+      noise: { flip: 0, inject: 0.3, injections: ['non-member', 'forged', 'forged-tagged', 'revoked', 'equivocating', 'misrouted-doc', 'misrouted-vault'], replay: 0.1, replayUp: 0, hideCheckpoints: true, duplicate: 0, reorder: true, maxDelay: 0 },
       steps: [
         { type: 'sync', d: 3 },
         { type: 'sync2', a: 2, b: 2 },

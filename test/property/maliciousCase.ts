@@ -109,7 +109,7 @@ const noiseArb = (injections: fc.Arbitrary<Injection[]>): fc.Arbitrary<Noise> =>
   })
 
 /** Every injection the engine must refuse today (a backdated one from a removed device is the separate property [M2]). */
-const REFUSED: Injection[] = ['non-member', 'forged', 'revoked', 'equivocating', 'misrouted-doc', 'misrouted-vault']
+const REFUSED: Injection[] = ['non-member', 'forged', 'forged-tagged', 'revoked', 'equivocating', 'misrouted-doc', 'misrouted-vault']
 
 /**
  * MINDSYNC_ATTACKS narrows the attacks, e.g. `none,withhold` or `fork-docs`

@@ -557,7 +557,7 @@ export class DocSync {
     }
   }
 
-  /** `authentic`: the signature verified, or a later envelope of the author vouches for this one (vouch.ts). */
+  /** `authentic`: a receiver tag for this device checked, the signature verified, or a later envelope of the author vouches for this one (vouch.ts). */
   private check({ env, hash }: Decoded, authentic: boolean): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
     const h = env.header
     const author = toHex(h.deviceId)

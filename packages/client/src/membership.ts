@@ -138,7 +138,7 @@ export class Membership {
    * X25519 key (a recovery member has none).
    */
   pairKey(deviceId: Uint8Array, epoch: number): Uint8Array | undefined {
-    const cacheKey = `${epoch}/${toHex(deviceId)}`
+    const cacheKey = `${epoch}/${idKey(deviceId)}`
     if (this.pairKeys.has(cacheKey)) return this.pairKeys.get(cacheKey)
     const tagKey = this.derivedKey(epoch, 'tags')
     const peer = this.member(deviceId)

@@ -1,5 +1,5 @@
 import { aeadOpen, aeadSeal, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
-import { concatBytes } from './bytes.js'
+import { compareBytes, concatBytes } from './bytes.js'
 import type { Signer } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
 import { MindsyncError } from './errors.js'
@@ -108,10 +108,6 @@ export function encodeHeader(h: EnvelopeHeader): Uint8Array {
   return encoding.toUint8Array(e)
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  return a.length - b.length
-}
 
 function readCovers(r: Reader): CoveredHead[] {
   const n = r.varUint('covers count', MAX_COVERED_HEADS)

@@ -1,4 +1,5 @@
 import { concatBytes, constantTimeEqual, hkdfSha256, hmacSha256, utf8, x25519 } from '@mindsync/crypto'
+import { compareBytes } from './bytes.js'
 import { RECEIVER_TAG_BYTES, TAG_TO_BYTES } from './envelope.js'
 import type { Envelope, ReceiverTag } from './envelope.js'
 
@@ -22,7 +23,7 @@ const PAIR_CONTEXT = utf8.encode('mindsync/v1/pair-tag\0')
 
 /** The tag key of two devices for one epoch: HKDF(X25519(mine, theirs), salt = epoch tag key, info = context • ids in order). */
 export function pairTagKey(epochTagKey: Uint8Array, myDhSecret: Uint8Array, theirDhPub: Uint8Array, myId: Uint8Array, theirId: Uint8Array): Uint8Array {
-  const [a, b] = compareIds(myId, theirId) < 0 ? [myId, theirId] : [theirId, myId]
+  const [a, b] = compareBytes(myId, theirId) < 0 ? [myId, theirId] : [theirId, myId]
   return hkdfSha256(x25519(myDhSecret, theirDhPub), epochTagKey, concatBytes(PAIR_CONTEXT, a, b), 32)
 }
 
@@ -38,9 +39,4 @@ export function hasValidTag(env: Envelope, hash: Uint8Array, me: Uint8Array, pai
   const expected = hmacSha256(pairKey, hash).subarray(0, RECEIVER_TAG_BYTES)
   // Two receivers may share a prefix: any tag addressed to it may be this device's.
   return env.tags.some((t) => constantTimeEqual(t.to, prefix) && constantTimeEqual(t.tag, expected))
-}
-
-function compareIds(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  return a.length - b.length
 }
