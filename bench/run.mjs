@@ -53,7 +53,7 @@ async function runOne(step, system) {
       await waitReady(server)
       ;({ url } = await server.rpc.call('start', { system }))
     }
-    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, execArgv: ['--max-old-space-size=8192'], profileDir: profileDir(system, step.id) })
+    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, execArgv: ['--max-old-space-size=8192', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [])], profileDir: profileDir(system, step.id) })
     driver.rpc.serve({ server: ({ method, params }) => server.rpc.call(method, params) })
     await waitReady(driver)
     const timeout = new Promise((_, reject) => {

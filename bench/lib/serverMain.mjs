@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rpc } from './ipc.mjs'
+import { startPauses, stopPauses } from './pauses.mjs'
 import { startProfile, stopProfile } from './profiler.mjs'
 
 const modules = {
@@ -75,6 +76,8 @@ channel.serve({
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)
     return { peakRssMB: mb(peak), peakHeapMB: mb(peakHeap), rssMB: mb(r) }
   },
+  pausesStart: () => startPauses(),
+  pausesStop: () => stopPauses(),
   profileStart: () => startProfile(),
   profileStop: () => stopProfile('server'),
   async stop() {

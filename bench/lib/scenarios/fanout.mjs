@@ -5,6 +5,7 @@
 // Mode 'fixed': `rate` entries per second in total, round robin over the writers; latency
 // from write to delivery on each receiver.
 import { closeAll, cpuUs, openDevices, sleep } from '../devices.mjs'
+import { startPauses, stopPauses } from '../pauses.mjs'
 import { startWindow, stopWindow } from '../profiler.mjs'
 import { createTracker, quantile, writeEntry } from '../workload.mjs'
 
@@ -67,9 +68,13 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
   const snap = async () => ({ t: performance.now(), deliveries: tracker.deliveries, written: tracker.totalWritten(), cpu: cpuUs(), server: await server('stats') })
   await sleep(Math.max(0, warmAt - performance.now()))
   const a = await snap()
+  startPauses()
+  await server('pausesStart')
   await startWindow(server)
   await sleep(Math.max(0, endAt - performance.now()))
   const b = await snap()
+  const clientPauses = stopPauses()
+  const relayPauses = await server('pausesStop')
   writing = false
   await stopWindow(server)
 
@@ -102,6 +107,15 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     clientsCpuLoad: round((b.cpu - a.cpu) / 1e6 / seconds, 2),
     relayRssMB: round(c.rssMB, 1),
     drainMs: Math.round(drained - drainStart),
+    clientsGcMs: clientPauses.gcMs,
+    clientsGcMaxMs: clientPauses.gcMaxMs,
+    clientsLoopMaxMs: clientPauses.loopMaxMs,
+    clientsLoopBusy: clientPauses.loopBusy,
+    clientsHeapMB: clientPauses.heapMB,
+    clientsArrayBuffersMB: clientPauses.arrayBuffersMB,
+    relayGcMs: relayPauses.gcMs,
+    relayLoopMaxMs: relayPauses.loopMaxMs,
+    relayLoopBusy: relayPauses.loopBusy,
   }
   if (c.server?.commits !== undefined) figures.relayCommits = c.server.commits
   if (stored.envelopesStored !== undefined) Object.assign(figures, stored, { entriesPerEnvelope: round(tracker.totalWritten() / stored.envelopesStored, 1) })

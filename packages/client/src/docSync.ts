@@ -16,7 +16,7 @@ import {
   verifyEnvelope,
   withTags,
 } from '@mindsync/protocol'
-import type { ClientMessage, CoveredHead, Envelope, ErrorCode, ReceiverTag, StoredEnvelope } from '@mindsync/protocol'
+import type { ClientMessage, CoveredHead, Envelope, ErrorCode, Member, ReceiverTag, StoredEnvelope } from '@mindsync/protocol'
 import * as Y from 'yjs'
 import type { Alert } from './alerts.js'
 import { ChainTracker } from './chain.js'
@@ -283,15 +283,27 @@ export class DocSync {
 
   /** The envelope with a receiver tag for every other current member (protocol tags.ts). */
   private tagged(env: Envelope, hash: Uint8Array): Envelope {
-    const { membership, identity } = this.ctx
     const tags: ReceiverTag[] = []
-    for (const m of membership.members()) {
-      if (sameBytes(m.deviceId, identity.deviceId)) continue
-      const key = membership.pairKey(m.deviceId, env.header.epoch)
-      if (key) tags.push(receiverTag(key, m.deviceId, hash))
-    }
+    for (const r of this.tagRecipients(env.header.epoch)) tags.push(receiverTag(r.key, r.deviceId, hash))
     return tags.length > 0 ? withTags(env, tags) : env
   }
+
+  /** The other current members and their pair keys for an epoch, until the membership changes. */
+  private tagRecipients(epoch: number): { deviceId: Uint8Array; key: Uint8Array }[] {
+    const { membership, identity } = this.ctx
+    const members = membership.members()
+    const cached = this.recipients
+    if (cached && cached.members === members && cached.epoch === epoch) return cached.list
+    const list: { deviceId: Uint8Array; key: Uint8Array }[] = []
+    for (const m of members) {
+      if (sameBytes(m.deviceId, identity.deviceId)) continue
+      const key = membership.pairKey(m.deviceId, epoch)
+      if (key) list.push({ deviceId: m.deviceId, key })
+    }
+    this.recipients = { members, epoch, list }
+    return list
+  }
+  private recipients: { members: readonly Member[]; epoch: number; list: { deviceId: Uint8Array; key: Uint8Array }[] } | undefined
 
   /**
    * Seals the whole merged state as a snapshot covering, per author, every
@@ -438,6 +450,20 @@ export class DocSync {
     return this.reads
   }
 
+  /**
+   * The relay stored every envelope of this doc up to `head`, and sent each
+   * one to this device. Envelopes it sends before storing them (early
+   * fan-out, serverSeq 0) never move the cursor: only this does, so a relay
+   * that crashes before storing them is not mistaken for one that rolled
+   * back. Kept in memory; the next received envelope stores it.
+   */
+  storedUpTo(head: number): Promise<void> {
+    this.reads = this.reads.then(() => {
+      if (head > this.cursor) this.cursor = head
+    })
+    return this.reads
+  }
+
   /** Asks the relay for envelopes known to exist that this device lacks. */
   private repair(): void {
     for (const r of this.integrity.missing()) {
@@ -494,7 +520,7 @@ export class DocSync {
     const decoded = items.map((item): Decoded | Error => {
       try {
         const env = decodeEnvelope(item.envelope)
-        return { env, hash: envelopeHash(env) }
+        return { env, hash: envelopeHash(env), author: toHex(env.header.deviceId) }
       } catch (e) {
         return e as Error
       }
@@ -503,8 +529,8 @@ export class DocSync {
     const authentic = authenticate(
       decoded.map((d) => (d instanceof Error ? undefined : d)),
       (deviceId) => membership.member(deviceId)?.signPub,
-      ({ env, hash }) => {
-        const key = env.tags.length > 0 ? membership.pairKey(env.header.deviceId, env.header.epoch) : undefined
+      ({ env, hash, author }) => {
+        const key = env.tagBytes.length > 0 ? membership.pairKey(env.header.deviceId, env.header.epoch, author) : undefined
         return key !== undefined && hasValidTag(env, hash, identity.deviceId, key)
       },
     )
@@ -525,9 +551,9 @@ export class DocSync {
         continue
       }
       const { env, hash, plaintext } = result
-      const author = toHex(env.header.deviceId)
+      const { author } = d as Decoded
       this.chains.add(author, env.header.seq, env.header.prevHash, hash)
-      accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq, envelope: item.envelope })
+      accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq > 0 ? item.serverSeq : null, envelope: item.envelope })
       this.sinceSnapshot.note(env, item.envelope.length)
       if (env.header.kind === EnvelopeKind.snapshot) {
         snapshots.push(env)
@@ -558,15 +584,14 @@ export class DocSync {
   }
 
   /** `authentic`: a receiver tag for this device checked, the signature verified, or a later envelope of the author vouches for this one (vouch.ts). */
-  private check({ env, hash }: Decoded, authentic: boolean): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
+  private check({ env, hash, author }: Decoded, authentic: boolean): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
     const h = env.header
-    const author = toHex(h.deviceId)
     const where = { author, seq: h.seq }
     const { membership } = this.ctx
     if (!sameBytes(h.vaultId, membership.state?.vaultId ?? new Uint8Array(0)) || !sameBytes(h.docId, this.docId)) {
       return { code: 'E_MISROUTED', message: 'envelope belongs to another vault or doc', ...where }
     }
-    const member = membership.member(h.deviceId)
+    const member = membership.member(h.deviceId, author)
     if (!member) return { code: 'E_NOT_MEMBER', message: `author ${author} is not a member of this vault`, ...where }
     if (member.removedIndex !== undefined) {
       const removedAtEpoch = membership.ops[member.removedIndex]?.epoch ?? 0

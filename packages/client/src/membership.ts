@@ -44,8 +44,8 @@ export class Membership {
   /** Epoch keys this device holds, by epoch. */
   readonly keys = new Map<number, Uint8Array>()
   private readonly names = new Map<string, string>()
-  private readonly derived = new Map<string, Uint8Array>()
-  private readonly pairKeys = new Map<string, Uint8Array | undefined>()
+  private readonly derived = new Map<KeyPurpose, Map<number, Uint8Array>>()
+  private readonly pairKeys = new Map<number, Map<string, Uint8Array | undefined>>()
   private readonly heads = new Map<number, RemovalHeads | undefined>()
 
   constructor(
@@ -122,12 +122,13 @@ export class Membership {
 
   /** A key derived from an epoch key for one purpose, cached. */
   derivedKey(epoch: number, purpose: KeyPurpose): Uint8Array | undefined {
-    const cacheKey = `${epoch}/${purpose}`
-    let k = this.derived.get(cacheKey)
+    let byEpoch = this.derived.get(purpose)
+    if (!byEpoch) this.derived.set(purpose, (byEpoch = new Map()))
+    let k = byEpoch.get(epoch)
     if (!k) {
       const epochKey = this.keys.get(epoch)
       if (!epochKey) return undefined
-      this.derived.set(cacheKey, (k = deriveKey(epochKey, purpose)))
+      byEpoch.set(epoch, (k = deriveKey(epochKey, purpose)))
     }
     return k
   }
@@ -137,11 +138,12 @@ export class Membership {
    * epoch (tags.ts), cached; undefined without the epoch key or a usable
    * X25519 key (a recovery member has none).
    */
-  pairKey(deviceId: Uint8Array, epoch: number): Uint8Array | undefined {
-    const cacheKey = `${epoch}/${idKey(deviceId)}`
-    if (this.pairKeys.has(cacheKey)) return this.pairKeys.get(cacheKey)
+  pairKey(deviceId: Uint8Array, epoch: number, hex: string = idKey(deviceId)): Uint8Array | undefined {
+    let byDevice = this.pairKeys.get(epoch)
+    if (!byDevice) this.pairKeys.set(epoch, (byDevice = new Map()))
+    if (byDevice.has(hex)) return byDevice.get(hex)
     const tagKey = this.derivedKey(epoch, 'tags')
-    const peer = this.member(deviceId)
+    const peer = this.member(deviceId, hex)
     let key: Uint8Array | undefined
     if (tagKey && peer && peer.dhPub.length > 0) {
       try {
@@ -151,7 +153,7 @@ export class Membership {
       }
     }
     // Not cached while the epoch key or the member is missing: either may arrive with the next op.
-    if (tagKey && peer) this.pairKeys.set(cacheKey, key)
+    if (tagKey && peer) byDevice.set(hex, key)
     return key
   }
 
@@ -160,13 +162,19 @@ export class Membership {
     return this.state && currentMember(this.state, this.identity.deviceId)
   }
 
-  member(deviceId: Uint8Array): Member | undefined {
-    return this.state?.members.get(idKey(deviceId))
+  /** A member, removed ones included; `hex` spares converting an id the caller already has as hex. */
+  member(deviceId: Uint8Array, hex: string = idKey(deviceId)): Member | undefined {
+    return this.state?.members.get(hex)
   }
 
-  members(): Member[] {
-    return this.state ? currentMembers(this.state) : []
+  /** Every current member, in the order added (the same array until the membership changes). */
+  members(): readonly Member[] {
+    const state = this.state
+    if (!state) return []
+    if (this.membersOf?.state !== state) this.membersOf = { state, list: currentMembers(state) }
+    return this.membersOf.list
   }
+  private membersOf: { state: MembershipState; list: readonly Member[] } | undefined
 
   /** Signs an op for the next index of this log. */
   private sign(fields: Omit<OpFields, 'vaultId' | 'index' | 'prevHash' | 'author'>): MembershipOp {

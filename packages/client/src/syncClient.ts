@@ -596,6 +596,9 @@ export class SyncClient {
       case 'caughtUp':
         this.inOrder(() => this.docs.get(toHex(m.docId))?.caughtUpTo(m.head))
         break
+      case 'stored':
+        this.inOrder(() => this.docs.get(toHex(m.docId))?.storedUpTo(m.head))
+        break
       case 'fetched':
         this.inOrder(() => this.docs.get(toHex(m.docId))?.fetched(toHex(m.deviceId), m.from, m.to, m.count))
         break

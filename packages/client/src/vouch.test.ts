@@ -1,4 +1,4 @@
-import { createSigner, signingPublicKey, utf8 } from '@mindsync/crypto'
+import { createSigner, signingPublicKey, toHex, utf8 } from '@mindsync/crypto'
 import { EnvelopeKind, ZERO_HASH, decodeEnvelope, deviceIdOf, envelopeHash, sealEnvelope } from '@mindsync/protocol'
 import { describe, expect, it } from 'vitest'
 import { authenticate } from './vouch.js'
@@ -22,7 +22,7 @@ function chain(author: typeof alice, n: number, first = 1): Decoded[] {
   for (let seq = first; seq < first + n; seq++) {
     const env = sealEnvelope({ kind: EnvelopeKind.update, vaultId: new Uint8Array(16), docId: new Uint8Array(16), epoch: 0, deviceId: author.deviceId, seq, prevHash, key, signer: author.signer, plaintext: utf8.encode(`entry ${seq}`) })
     const hash = envelopeHash(env)
-    out.push({ env: decodeEnvelope(env.bytes), hash })
+    out.push({ env: decodeEnvelope(env.bytes), hash, author: toHex(author.deviceId) })
     prevHash = hash
   }
   return out
@@ -34,7 +34,7 @@ function tampered(d: Decoded, where: 'body' | 'signature'): Decoded {
   const at = where === 'body' ? d.env.signed.length - 1 : bytes.length - 1
   bytes[at] = (bytes[at] as number) ^ 1
   const env = decodeEnvelope(bytes)
-  return { env, hash: envelopeHash(env) }
+  return { env, hash: envelopeHash(env), author: d.author }
 }
 
 /** Counts signature checks by counting key lookups (one per envelope verified on its own). */
@@ -76,7 +76,7 @@ describe('authenticate', () => {
     const a = chain(alice, 2)
     // Bob's envelope 2 names alice's envelope 1 as its previous one: still not alice's word.
     const impostor = chain(bob, 2)
-    const forgedLink: Decoded = { env: { ...impostor[1]!.env, header: { ...impostor[1]!.env.header, prevHash: a[0]!.hash } }, hash: impostor[1]!.hash }
+    const forgedLink: Decoded = { env: { ...impostor[1]!.env, header: { ...impostor[1]!.env.header, prevHash: a[0]!.hash } }, hash: impostor[1]!.hash, author: impostor[1]!.author }
     const c = counted()
     expect(authenticate([a[0], forgedLink], c.signPub)[0]).toBe(true)
     expect(c.lookups()).toBe(2)

@@ -1,4 +1,3 @@
-import { toHex } from '@mindsync/crypto'
 import { sameBytes, verifyEnvelope } from '@mindsync/protocol'
 import type { Envelope } from '@mindsync/protocol'
 
@@ -6,6 +5,8 @@ import type { Envelope } from '@mindsync/protocol'
 export interface Decoded {
   env: Envelope
   hash: Uint8Array
+  /** Hex id of the author, as the header names it. */
+  author: string
 }
 
 /**
@@ -35,7 +36,7 @@ export function authenticate(
     const d = batch[i]
     if (!d) continue
     const h = d.env.header
-    const author = toHex(h.deviceId)
+    const author = d.author
     const voucher = vouchers.get(author)
     if ((voucher && voucher.seq === h.seq + 1 && sameBytes(voucher.prevHash, d.hash)) || tagged(d)) {
       authentic[i] = true

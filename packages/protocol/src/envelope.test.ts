@@ -14,6 +14,7 @@ import {
   openEnvelope,
   sealEnvelope,
   verifyEnvelope,
+  envelopeTags,
   withTags,
 } from './envelope.js'
 import type { Envelope, EnvelopeHeader } from './envelope.js'
@@ -171,13 +172,13 @@ describe('envelope', () => {
       { to: filled(4, 3), tag: filled(16, 4) },
     ]
     const tagged = decodeEnvelope(withTags(env, tags).bytes)
-    expect(tagged.tags).toEqual(tags)
+    expect(envelopeTags(tagged)).toEqual(tags)
     expect(tagged.bytes.length).toBe(env.bytes.length + 1 + 2 * 20)
     expect(envelopeHash(tagged)).toEqual(envelopeHash(env))
     expect(verifyEnvelope(tagged, alice.signPub)).toBe(true)
     // Replaced, and removed: back to the untagged bytes.
     expect(withTags(tagged, []).bytes).toEqual(env.bytes)
-    expect(decodeEnvelope(env.bytes).tags).toEqual([])
+    expect(envelopeTags(decodeEnvelope(env.bytes))).toEqual([])
     expect(() => withTags(env, [{ to: filled(3, 1), tag: filled(16, 2) }])).toThrow(/4 \+ 16 bytes/)
   })
 

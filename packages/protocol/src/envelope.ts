@@ -57,8 +57,12 @@ export interface Envelope {
   headerBytes: Uint8Array
   /** Everything the signature covers: header and sealed body. */
   signed: Uint8Array
-  /** Receiver tags after the signature (tags.ts), empty when there are none. Not signed, not hashed. */
-  tags: ReceiverTag[]
+  /**
+   * Receiver tags after the signature (tags.ts): `n × (to(4) • tag(16))`,
+   * empty when there are none. Not signed, not hashed. Kept as bytes, since
+   * a receiver looks for its own tag only (envelopeTags lists them all).
+   */
+  tagBytes: Uint8Array
   /** The whole encoded envelope, as stored and sent. */
   bytes: Uint8Array
 }
@@ -71,6 +75,8 @@ export interface ReceiverTag {
 
 export const TAG_TO_BYTES = 4
 export const RECEIVER_TAG_BYTES = 16
+/** One entry of the trailer: `to` then `tag`. */
+export const TAG_ENTRY_BYTES = TAG_TO_BYTES + RECEIVER_TAG_BYTES
 /** More receivers than any vault has devices; bounds the trailer. */
 export const MAX_RECEIVER_TAGS = 4096
 
@@ -158,7 +164,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBodyBytes = MAX_BODY_BYTES)
   }
   const signedEnd = r.position
   const signature = r.fixed('signature', SIGNATURE_BYTES)
-  const tags = r.remaining > 0 ? readTags(r) : []
+  const tagBytes = r.remaining > 0 ? readTags(r) : EMPTY
   r.end()
   return {
     header,
@@ -167,34 +173,82 @@ export function decodeEnvelope(bytes: Uint8Array, maxBodyBytes = MAX_BODY_BYTES)
     signature,
     headerBytes: bytes.subarray(0, headerEnd),
     signed: bytes.subarray(0, signedEnd),
-    tags,
+    tagBytes,
     bytes,
   }
 }
 
+const EMPTY = new Uint8Array(0)
+
 /** trailer := varUint(n ≥ 1) • n × (to(4) • tag(16)); absent when there are no tags, so each list has one encoding. */
-function readTags(r: Reader): ReceiverTag[] {
+function readTags(r: Reader): Uint8Array {
   const n = r.varUint('tags count', MAX_RECEIVER_TAGS)
   if (n < 1) throw new MindsyncError('E_BAD_FRAME', 'envelope: a tags trailer needs at least one tag', 'tags count')
+  const whole = Math.floor(r.remaining / TAG_ENTRY_BYTES)
+  if (whole < n) {
+    // Name the first entry that is cut short, as a field-by-field read would.
+    const left = r.remaining - whole * TAG_ENTRY_BYTES
+    const [field, need, have] = left < TAG_TO_BYTES ? ['to', TAG_TO_BYTES, left] : ['tag', RECEIVER_TAG_BYTES, left - TAG_TO_BYTES]
+    throw new MindsyncError('E_BAD_FRAME', `envelope: tags[${whole}].${field} needs ${need} bytes, only ${have} left`, `tags[${whole}].${field}`)
+  }
+  return r.fixed('tags', n * TAG_ENTRY_BYTES)
+}
+
+/** The receiver tags an envelope carries, in order. */
+export function envelopeTags(env: Envelope): ReceiverTag[] {
   const tags: ReceiverTag[] = []
-  for (let i = 0; i < n; i++) tags.push({ to: r.fixed(`tags[${i}].to`, TAG_TO_BYTES), tag: r.fixed(`tags[${i}].tag`, RECEIVER_TAG_BYTES) })
+  for (let o = 0; o < env.tagBytes.length; o += TAG_ENTRY_BYTES) {
+    tags.push({ to: env.tagBytes.subarray(o, o + TAG_TO_BYTES), tag: env.tagBytes.subarray(o + TAG_TO_BYTES, o + TAG_ENTRY_BYTES) })
+  }
   return tags
 }
 
 /** The envelope with `tags` in place of any it had (none: no trailer). Signature and hash are unchanged. */
 export function withTags(env: Envelope, tags: readonly ReceiverTag[]): Envelope {
   if (tags.length > MAX_RECEIVER_TAGS) throw new MindsyncError('E_INVALID_INPUT', `envelope: at most ${MAX_RECEIVER_TAGS} receiver tags`, 'tags')
-  const e = encoding.createEncoder()
-  encoding.writeUint8Array(e, env.bytes.subarray(0, env.signed.length + SIGNATURE_BYTES))
+  for (const t of tags) {
+    if (t.to.length !== TAG_TO_BYTES || t.tag.length !== RECEIVER_TAG_BYTES) throw new MindsyncError('E_INVALID_INPUT', 'envelope: a receiver tag is 4 + 16 bytes', 'tags')
+  }
+  const signedEnd = env.signed.length + SIGNATURE_BYTES
+  const countBytes = tags.length === 0 ? 0 : varUintBytes(tags.length)
+  const bytes = new Uint8Array(signedEnd + countBytes + tags.length * TAG_ENTRY_BYTES)
+  bytes.set(env.bytes.subarray(0, signedEnd), 0)
   if (tags.length > 0) {
-    encoding.writeVarUint(e, tags.length)
+    let o = signedEnd
+    for (let n = tags.length; ; n = Math.floor(n / 0x80)) {
+      if (n < 0x80) {
+        bytes[o++] = n
+        break
+      }
+      bytes[o++] = (n & 0x7f) | 0x80
+    }
     for (const t of tags) {
-      if (t.to.length !== TAG_TO_BYTES || t.tag.length !== RECEIVER_TAG_BYTES) throw new MindsyncError('E_INVALID_INPUT', 'envelope: a receiver tag is 4 + 16 bytes', 'tags')
-      encoding.writeUint8Array(e, t.to)
-      encoding.writeUint8Array(e, t.tag)
+      bytes.set(t.to, o)
+      bytes.set(t.tag, o + TAG_TO_BYTES)
+      o += TAG_ENTRY_BYTES
     }
   }
-  return decodeEnvelope(encoding.toUint8Array(e))
+  // Same layout as `env` up to the signature: point every field into the new bytes.
+  const at = (part: Uint8Array): Uint8Array => bytes.subarray(part.byteOffset - env.bytes.byteOffset, part.byteOffset - env.bytes.byteOffset + part.length)
+  return {
+    header: env.header,
+    nonce: at(env.nonce),
+    ciphertext: at(env.ciphertext),
+    signature: at(env.signature),
+    headerBytes: at(env.headerBytes),
+    signed: at(env.signed),
+    tagBytes: bytes.subarray(signedEnd + countBytes),
+    bytes,
+  }
+}
+
+function varUintBytes(n: number): number {
+  let len = 1
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80)
+    len++
+  }
+  return len
 }
 
 export interface SealInput extends EnvelopeHeader {
@@ -225,7 +279,7 @@ export function sealEnvelope(input: SealInput): Envelope {
     signature: bytes.subarray(signed.length),
     headerBytes: bytes.subarray(0, headerBytes.length),
     signed: bytes.subarray(0, signed.length),
-    tags: [],
+    tagBytes: EMPTY,
     bytes,
   }
 }

@@ -1,7 +1,7 @@
 import { hkdfSha256 } from '@mindsync/crypto'
 import { describe, expect, it } from 'vitest'
 import { filled, testDevice } from '../test-fixtures/helpers.js'
-import { EnvelopeKind, decodeEnvelope, envelopeHash, sealEnvelope, withTags } from './envelope.js'
+import { EnvelopeKind, decodeEnvelope, envelopeHash, envelopeTags, sealEnvelope, withTags } from './envelope.js'
 import { deriveKey } from './keys.js'
 import { hasValidTag, pairTagKey, receiverTag } from './tags.js'
 
@@ -40,7 +40,7 @@ describe('receiver tags', () => {
     const { env, hash } = tagged(1)
     const other = sealed(2)
     // Tags of envelope 1 moved onto envelope 2.
-    const moved = decodeEnvelope(withTags(other.env, env.tags).bytes)
+    const moved = decodeEnvelope(withTags(other.env, envelopeTags(env)).bytes)
     expect(hasValidTag(moved, other.hash, bob.deviceId, pair(bob, alice))).toBe(false)
     // Carol, who holds the epoch key, cannot pass her envelope off to bob as alice's: she lacks their pair key.
     const carolsGuess = hkdfSha256(filled(32, 0), tagKey(1), 'guess', 32)

@@ -1,6 +1,6 @@
-import { concatBytes, constantTimeEqual, hkdfSha256, hmacSha256, utf8, x25519 } from '@mindsync/crypto'
+import { concatBytes, hkdfSha256, hmacSha256, utf8, x25519 } from '@mindsync/crypto'
 import { compareBytes } from './bytes.js'
-import { RECEIVER_TAG_BYTES, TAG_TO_BYTES } from './envelope.js'
+import { RECEIVER_TAG_BYTES, TAG_ENTRY_BYTES, TAG_TO_BYTES } from './envelope.js'
 import type { Envelope, ReceiverTag } from './envelope.js'
 
 /**
@@ -34,9 +34,22 @@ export function receiverTag(pairKey: Uint8Array, to: Uint8Array, hash: Uint8Arra
 
 /** True when `env` carries a tag for `me` that is valid under the pair key (`hash` = envelopeHash(env)). */
 export function hasValidTag(env: Envelope, hash: Uint8Array, me: Uint8Array, pairKey: Uint8Array): boolean {
-  if (env.tags.length === 0) return false
-  const prefix = me.subarray(0, TAG_TO_BYTES)
-  const expected = hmacSha256(pairKey, hash).subarray(0, RECEIVER_TAG_BYTES)
-  // Two receivers may share a prefix: any tag addressed to it may be this device's.
-  return env.tags.some((t) => constantTimeEqual(t.to, prefix) && constantTimeEqual(t.tag, expected))
+  const trailer = env.tagBytes
+  if (trailer.length === 0) return false
+  const expected = hmacSha256(pairKey, hash)
+  let valid = false
+  // Two receivers may share a prefix: any tag addressed to this device may be its own.
+  for (let o = 0; o < trailer.length; o += TAG_ENTRY_BYTES) {
+    if (!prefixMatches(trailer, o, me)) continue
+    let diff = 0
+    for (let i = 0; i < RECEIVER_TAG_BYTES; i++) diff |= (trailer[o + TAG_TO_BYTES + i] as number) ^ (expected[i] as number)
+    if (diff === 0) valid = true
+  }
+  return valid
+}
+
+/** The `to` field at `offset` is the first bytes of `id` (public data: no need for constant time). */
+function prefixMatches(trailer: Uint8Array, offset: number, id: Uint8Array): boolean {
+  for (let i = 0; i < TAG_TO_BYTES; i++) if (trailer[offset + i] !== id[i]) return false
+  return true
 }

@@ -22,6 +22,7 @@ export const MessageType = {
   ack: 24,
   opResult: 25,
   reject: 26,
+  stored: 27,
   seen: 28,
   fetched: 29,
 } as const
@@ -48,6 +49,8 @@ export type RelayMessage =
   | { type: 'ops'; from: number; ops: Uint8Array[] }
   | { type: 'envelopes'; docId: Uint8Array; items: StoredEnvelope[] }
   | { type: 'caughtUp'; docId: Uint8Array; head: number }
+  /** Every envelope of the doc up to serverSeq `head` is durable, and this connection was sent each one (see PROTOCOL.md, Early fan-out). */
+  | { type: 'stored'; docId: Uint8Array; head: number }
   | { type: 'ack'; docId: Uint8Array; seq: number; serverSeq: number }
   | { type: 'opResult'; index: number; code: string; message: string }
   | { type: 'reject'; code: string; message: string; docId: Uint8Array; seq: number }
@@ -125,6 +128,7 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
       }
       break
     case 'caughtUp':
+    case 'stored':
       encoding.writeUint8Array(e, m.docId)
       encoding.writeVarUint(e, m.head)
       break
@@ -223,6 +227,8 @@ function readMessage(r: Reader): Message {
     }
     case MessageType.caughtUp:
       return { type: 'caughtUp', docId: r.fixed('docId', DOC_ID_BYTES), head: r.varUint('head') }
+    case MessageType.stored:
+      return { type: 'stored', docId: r.fixed('docId', DOC_ID_BYTES), head: r.varUint('head') }
     case MessageType.ack:
       return { type: 'ack', docId: r.fixed('docId', DOC_ID_BYTES), seq: r.varUint('seq'), serverSeq: r.varUint('serverSeq') }
     case MessageType.opResult:

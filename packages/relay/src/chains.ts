@@ -15,6 +15,8 @@ export interface PendingPush {
   /** The connection that pushed it, and any that resent the same bytes before it was stored: each gets the ack. */
   pushers: Connection[]
   serverSeq: number
+  /** Subscribers sent it before it was stored (early fan-out). */
+  early?: Set<Connection>
 }
 
 /** What to do with a push, by the author's chain for the doc. */

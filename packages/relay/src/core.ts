@@ -90,6 +90,7 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
 
   const commits = createGroupCommit({
     storage,
+    beforeWrite: () => scheduler.flushAll(),
     onStored(batch) {
       try {
         const byDoc = new Map<string, PendingPush[]>()

@@ -7,6 +7,8 @@ export interface GroupCommitOptions {
   onStored(batch: PendingPush[]): void
   /** Called when storing a batch failed; nothing of it was stored. Must not throw. */
   onFailed(batch: PendingPush[], error: unknown): void
+  /** Called right before a batch is written: a synchronous store blocks the thread, so send what is ready first. */
+  beforeWrite?(): void
 }
 
 /**
@@ -26,7 +28,7 @@ export interface GroupCommit {
 }
 
 export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
-  const { storage, onStored, onFailed } = options
+  const { storage, onStored, onFailed, beforeWrite } = options
   let queue: PendingPush[] = []
   let writing: Promise<void> | undefined
   let timer: ReturnType<typeof setImmediate> | undefined
@@ -58,6 +60,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     if (writing || queue.length === 0) return
     const batch = queue
     queue = []
+    beforeWrite?.()
     writing = writeBatch(batch).finally(() => {
       writing = undefined
       schedule()

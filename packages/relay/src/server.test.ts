@@ -111,7 +111,7 @@ describe('relay server', () => {
     other.send({ type: 'subscribe', docId: doc, cursor: 0 })
     await other.waitFor('caughtUp')
     for (let i = 0; i < 5; i++) conn.send({ type: 'push', envelope: vault.envelope(owner, doc, `e${i}`).bytes })
-    await other.waitFor('envelopes', (m) => m.items.some((it) => it.serverSeq === 5))
+    await other.waitFor('stored', (m) => m.head === 5)
     const late = await mustConnect(http, laptop)
     late.send({ type: 'subscribe', docId: doc, cursor: 2 })
     expect(await late.waitFor('caughtUp')).toMatchObject({ head: 5 })

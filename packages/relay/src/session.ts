@@ -136,6 +136,8 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
     if (!open) return
     switch (verdict.kind) {
       case 'accept':
+        // The other devices get it now; the author's ack waits until it is durable.
+        deps.subs.early(verdict.item, session)
         deps.commits.add(verdict.item)
         deps.touch(auth)
         return

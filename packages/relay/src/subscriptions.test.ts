@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createRelayCore } from './core.js'
 import { createMemoryRelayStorage } from './memoryStorage.js'
 import type { RelayStorage } from './storage.js'
-import { connectToCore, createTestDevice, appendOps, registerVault, testDocId } from './testing/index.js'
+import { connectToCore, createTestDevice, appendOps, deliveredHead, receivedSeqs, registerVault, testDocId } from './testing/index.js'
 import type { CoreConnection, TestDevice, TestVault } from './testing/index.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -14,6 +14,21 @@ const seqsOf = (c: CoreConnection, docId: Uint8Array): number[] =>
   c.received.flatMap((m: RelayMessage) => (m.type === 'envelopes' && Buffer.from(m.docId).equals(Buffer.from(docId)) ? m.items.map((i) => i.serverSeq) : []))
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+/** serverSeq by hex envelope bytes, for everything the storage holds of a doc. */
+async function storedSeqs(storage: RelayStorage, vaultId: Uint8Array, docId: Uint8Array): Promise<Map<string, number>> {
+  const items = await storage.readEnvelopes(vaultId, docId, 0, 1_000_000, 1 << 30)
+  return new Map(items.map((it) => [Buffer.from(it.envelope).toString('hex'), it.serverSeq]))
+}
+
+/** Waits until the connection's cursor for the doc would have reached `head`. */
+async function waitDelivered(c: CoreConnection, docId: Uint8Array, head: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (deliveredHead(c.received, docId) < head) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for serverSeq ${head}; at ${deliveredHead(c.received, docId)}`)
+    await sleep(1)
+  }
+}
 
 /** A small seeded generator, so a failing run can be replayed. */
 function rng(seed: number): () => number {
@@ -49,12 +64,76 @@ describe('subscriptions', () => {
     await conn.waitFor('caughtUp')
     const live = vault.envelope(owner, doc, 'live')
     conn.send({ type: 'push', envelope: live.bytes })
-    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 11))
+    // Live: sent as soon as it is accepted (serverSeq 0), then a marker once it is stored.
+    const early = await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 0))
+    expect(Buffer.from(early.items[0]!.envelope).equals(Buffer.from(live.bytes))).toBe(true)
+    expect(await reader.waitFor('stored')).toMatchObject({ head: 11 })
     expect(await conn.waitFor('ack', (m) => m.seq === 11)).toMatchObject({ serverSeq: 11 })
     expect(seqsOf(conn, doc)).toEqual([])
   })
 
-  it('[invariant] every subscriber gets every serverSeq after its cursor exactly once, in order, with pushes during catch-up', async () => {
+  it('[early] sends a live push to the other subscribers before it is stored; the ack and the stored marker wait for the disk', async () => {
+    const inner = createMemoryRelayStorage()
+    let release = () => {}
+    let hold: Promise<void> | undefined
+    const storage: RelayStorage = {
+      ...inner,
+      async appendEnvelopes(batch) {
+        if (hold) await hold
+        return inner.appendEnvelopes(batch)
+      },
+    }
+    const core = createRelayCore({ storage })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await reader.waitFor('caughtUp')
+    hold = new Promise((r) => {
+      release = r
+    })
+    const env = vault.envelope(owner, doc, 'one')
+    conn.send({ type: 'push', envelope: env.bytes })
+    const early = await reader.waitFor('envelopes')
+    expect(early.items).toHaveLength(1)
+    expect(early.items[0]!.serverSeq).toBe(0)
+    await sleep(80)
+    // Not on disk yet: no ack for the author, no stored marker for the reader.
+    expect(conn.received.some((m) => m.type === 'ack')).toBe(false)
+    expect(reader.received.some((m) => m.type === 'stored')).toBe(false)
+    release()
+    expect(await conn.waitFor('ack')).toMatchObject({ seq: 1, serverSeq: 1 })
+    expect(await reader.waitFor('stored')).toMatchObject({ head: 1 })
+    expect(seqsOf(reader, doc)).toEqual([0])
+  })
+
+  it('[early] an envelope whose commit fails was sent early but is never marked stored; its author must push again', async () => {
+    const inner = createMemoryRelayStorage()
+    let fail = false
+    const storage: RelayStorage = {
+      ...inner,
+      async appendEnvelopes(batch) {
+        if (fail) throw new Error('disk full')
+        return inner.appendEnvelopes(batch)
+      },
+    }
+    const core = createRelayCore({ storage })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    await pushAll(conn, vault, owner, doc, 1)
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await reader.waitFor('caughtUp')
+    fail = true
+    conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'lost').bytes })
+    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 0))
+    expect(await conn.waitClosed()).toMatchObject({ code: CloseCode.internal })
+    await sleep(80)
+    expect(reader.received.some((m) => m.type === 'stored')).toBe(false)
+    expect(deliveredHead(reader.received, doc)).toBe(1)
+  })
+
+  it('[invariant] every subscriber gets every serverSeq after its cursor exactly once (in order, but for those sent early), with pushes during catch-up', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const random = rng(seed)
       const inner = createMemoryRelayStorage()
@@ -105,10 +184,15 @@ describe('subscriptions', () => {
       }
       await writer.waitFor('ack', (m) => m.seq === total)
       const head = 20 + total
+      const stored = await storedSeqs(inner, vault.vaultId, doc)
       for (const { c, cursor } of subscribers) {
-        await c.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === head), 10_000)
+        await waitDelivered(c, doc, head, 10_000)
         await c.waitFor('caughtUp', undefined, 10_000)
-        expect(seqsOf(c, doc), `seed ${seed}, cursor ${cursor}`).toEqual(range(cursor + 1, head))
+        // Each exactly once (early ones resolved by their bytes); those sent with a serverSeq in order.
+        const seqs = receivedSeqs(c.received, doc, stored, cursor)
+        expect([...seqs].sort((a, b) => a - b), `seed ${seed}, cursor ${cursor}`).toEqual(range(cursor + 1, head))
+        const numbered = seqsOf(c, doc).filter((q) => q > 0)
+        expect(numbered, `seed ${seed}, cursor ${cursor}`).toEqual([...numbered].sort((a, b) => a - b))
         expect(c.received.filter((m) => m.type === 'caughtUp')).toHaveLength(1)
       }
       expect(subscribers.length, `seed ${seed}`).toBeGreaterThan(0)
@@ -144,8 +228,8 @@ describe('subscriptions', () => {
     release()
     await conn.waitFor('ack', (m) => m.seq === 4)
     conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'five').bytes })
-    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 5))
-    expect(seqsOf(reader, doc)).toEqual([1, 2, 3, 4, 5])
+    await waitDelivered(reader, doc, 5)
+    expect(receivedSeqs(reader.received, doc, await storedSeqs(inner, vault.vaultId, doc))).toEqual([1, 2, 3, 4, 5])
   })
 
   it('[invariant] a batch fanned out while a catch-up read is in flight is not lost', async () => {
@@ -239,7 +323,9 @@ describe('subscriptions', () => {
     await sleep(5)
     const before = reader.frames()
     for (let i = 0; i < 30; i++) conn.send({ type: 'push', envelope: vault.envelope(owner, doc, `e${i}`).bytes })
-    await reader.waitFor('envelopes', (m) => m.items.some((i) => i.serverSeq === 30))
-    expect(reader.frames() - before).toBe(1)
+    await waitDelivered(reader, doc, 30)
+    // The 30 envelopes in one frame (sent early), the stored marker in one more.
+    expect(reader.frames() - before).toBe(2)
+    expect(seqsOf(reader, doc)).toHaveLength(30)
   })
 })

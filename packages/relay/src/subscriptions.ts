@@ -15,6 +15,8 @@ interface Subscription {
   /** Catch-up is over: stored envelopes now reach it by fan-out. */
   live: boolean
   cancelled: boolean
+  /** The last `stored` head sent (see markStored). */
+  marked: number
 }
 
 interface Channel {
@@ -41,6 +43,12 @@ export interface Subscriptions {
   subscribe(conn: Connection, vaultId: Uint8Array, docId: Uint8Array, cursor: number): 'ok' | 'too-many'
   /** Sends stored envelopes with from ≤ serverSeq ≤ to (gap repair); independent of subscriptions. */
   fetch(conn: Connection, vaultId: Uint8Array, docId: Uint8Array, from: number, to: number): void
+  /**
+   * Early fan-out: sends an accepted push, before it is stored, to the doc's
+   * live subscribers other than its author, as `serverSeq` 0 (not stored yet).
+   * `stored` then sends them only the `stored` marker for it.
+   */
+  early(item: PendingPush, from: Connection): void
   /** Acks the pushers and fans a stored batch of one doc out to its live subscribers, in serverSeq order. */
   stored(docKey: string, items: readonly PendingPush[]): void
   /** Forwards an awareness envelope to every other subscriber of the doc; nothing is stored. */
@@ -53,13 +61,39 @@ export interface SubscriptionOptions {
   storage: RelayStorage
   limits: RelayLimits
   log: RelayLog
+  /**
+   * How long a subscriber's `stored` marker may wait for other messages to
+   * go out with (default 50 ms): its cursor moves a little later, and the
+   * relay sends no frame of its own per commit per subscriber.
+   */
+  markerDelayMs?: number
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-export function createSubscriptions({ storage, limits, log }: SubscriptionOptions): Subscriptions {
+export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }: SubscriptionOptions): Subscriptions {
   const channels = new Map<string, Channel>()
   const byConn = new Map<Connection, Set<string>>()
+  /** Subscribers given envelopes early whose `stored` marker has not gone out yet. */
+  const due = new Set<Subscription>()
+  let markerTimer: ReturnType<typeof setTimeout> | undefined
+
+  /** Sends a due marker now: everything up to `delivered` is stored and was sent to this connection. */
+  function sendMarker(sub: Subscription): void {
+    due.delete(sub)
+    if (sub.cancelled || !sub.conn.isOpen() || sub.delivered <= sub.marked) return
+    sub.marked = sub.delivered
+    sub.conn.outbox.push({ type: 'stored', docId: sub.docId, head: sub.delivered })
+  }
+
+  function markLater(sub: Subscription): void {
+    due.add(sub)
+    markerTimer ??= setTimeout(() => {
+      markerTimer = undefined
+      for (const d of [...due]) sendMarker(d)
+    }, markerDelayMs)
+    markerTimer.unref?.()
+  }
 
   /** Waits until the connection has sent what was queued and its buffer is below the high-water mark. */
   async function pace(conn: Connection, cancelled: () => boolean): Promise<void> {
@@ -118,7 +152,7 @@ export function createSubscriptions({ storage, limits, log }: SubscriptionOption
       if (!keys.has(key) && keys.size >= limits.maxSubscriptions) return 'too-many'
       const old = ch.subs.get(conn)
       if (old) old.cancelled = true
-      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false }
+      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor }
       ch.subs.set(conn, sub)
       keys.add(key)
       byConn.set(conn, keys)
@@ -141,6 +175,18 @@ export function createSubscriptions({ storage, limits, log }: SubscriptionOption
       run().catch((e) => fail(conn, 'fetch', e))
     },
 
+    early(item, from) {
+      const ch = channels.get(item.docKey)
+      if (!ch) return
+      for (const [conn, sub] of ch.subs) {
+        if (conn === from || !sub.live || sub.cancelled || !conn.isOpen()) continue
+        // A marker waiting for company leaves in the same frame.
+        if (due.has(sub)) sendMarker(sub)
+        conn.outbox.push({ type: 'envelopes', docId: ch.docId, items: [{ serverSeq: 0, envelope: item.record.bytes }] })
+        ;(item.early ??= new Set()).add(conn)
+      }
+    },
+
     stored(docKey, items) {
       const ch = channels.get(docKey)
       const last = items[items.length - 1]
@@ -156,18 +202,28 @@ export function createSubscriptions({ storage, limits, log }: SubscriptionOption
         if (!conn.isOpen()) continue
         // Walk the batch in serverSeq order so acks and envelopes stay in order for this connection.
         let run: StoredEnvelope[] = []
+        let early = false
+        let sent = false
         for (const item of items) {
           const fresh = sub !== undefined && item.serverSeq > sub.delivered
           if (item.pushers.includes(conn)) {
             send(conn, docId, run)
             run = []
+            sent = true
             conn.outbox.push({ type: 'ack', docId, seq: item.record.seq, serverSeq: item.serverSeq })
+          } else if (fresh && item.early?.has(conn)) {
+            early = true // sent before it was stored: only the marker is left to send
           } else if (fresh) {
             run.push({ serverSeq: item.serverSeq, envelope: item.record.bytes })
           }
           if (sub && fresh) sub.delivered = item.serverSeq
         }
         send(conn, docId, run)
+        if (sub && early) {
+          // With other messages in this frame the marker costs nothing extra; alone, it waits for company.
+          if (sent || run.length > 0) sendMarker(sub)
+          else markLater(sub)
+        }
         if (sub && conn.bufferedAmount() > limits.maxBufferedBytes) {
           conn.close(CloseCode.rateLimited, 'slow consumer: too many bytes waiting to be sent; reconnect and catch up')
         }
@@ -186,7 +242,10 @@ export function createSubscriptions({ storage, limits, log }: SubscriptionOption
       for (const key of byConn.get(conn) ?? []) {
         const ch = channels.get(key)
         const sub = ch?.subs.get(conn)
-        if (sub) sub.cancelled = true
+        if (sub) {
+          sub.cancelled = true
+          due.delete(sub)
+        }
         ch?.subs.delete(conn)
         if (ch && ch.subs.size === 0) channels.delete(key)
       }

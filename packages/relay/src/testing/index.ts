@@ -12,3 +12,4 @@ export { authParams, connectTestDevice, connectWithParams, fetchChallenge, mustC
 export type { TestConnection, TestRefusal } from './wsClient.js'
 export { appendOps, authenticateWithCore, connectToCore, registerVault } from './coreClient.js'
 export type { CoreConnection } from './coreClient.js'
+export { deliveredHead, receivedSeqs } from './delivery.js'
