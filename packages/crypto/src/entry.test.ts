@@ -12,7 +12,7 @@ const api = [
 
 describe('entry points', () => {
   it('root picks the native backend under Node (#backend import condition)', () => {
-    expect(root.backendName).toBe('node')
+    expect(root.backendName).toBe('sodium')
   })
 
   it('the ./noble entry is the same API on the portable backend', () => {

@@ -11,7 +11,7 @@ export * from './common.js'
 
 const api = createCrypto(backend)
 
-/** Which backend this entry point runs on: 'node' (node:crypto) or 'noble' (portable). */
+/** Which backend this entry point runs on: 'sodium' (libsodium and node:crypto), 'node' (node:crypto alone, where sodium-native does not load) or 'noble' (portable). */
 export const backendName: CryptoApi['backendName'] = api.backendName
 
 /**

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { nobleApi, nodeApi } from './test-helpers/backends.js'
+import { nobleApi, nodeApi, sodiumApi } from './test-helpers/backends.js'
 import { smallOrderForgery, torsionNonce } from './test-helpers/ed25519-crafted.js'
 
 const pairs = [
   ['node', nodeApi, 'noble', nobleApi],
   ['noble', nobleApi, 'node', nodeApi],
+  ['sodium', sodiumApi, 'noble', nobleApi],
+  ['noble', nobleApi, 'sodium', sodiumApi],
+  ['sodium', sodiumApi, 'node', nodeApi],
+  ['node', nodeApi, 'sodium', sodiumApi],
 ] as const
 
 describe.each(pairs)('%s output read by %s backend', (_a, from, _b, to) => {
@@ -54,13 +58,15 @@ describe('Ed25519 corner cases between backends', () => {
     const f = smallOrderForgery()
     expect(nobleApi.verify(f.publicKey, f.message, f.signature)).toBe(false)
     expect(nodeApi.verify(f.publicKey, f.message, f.signature)).toBe(false)
+    expect(sodiumApi.verify(f.publicKey, f.message, f.signature)).toBe(false)
   })
 
   it('documents the one known difference: R with a small-order component', () => {
     // Only the holder of the secret key can build such a signature; the
-    // cofactored check (noble) accepts it, the cofactorless one (OpenSSL) does not.
+    // cofactored check (noble) accepts it, the cofactorless ones (OpenSSL, libsodium) do not.
     const t = torsionNonce()
     expect(nobleApi.verify(t.publicKey, t.message, t.signature)).toBe(true)
     expect(nodeApi.verify(t.publicKey, t.message, t.signature)).toBe(false)
+    expect(sodiumApi.verify(t.publicKey, t.message, t.signature)).toBe(false)
   })
 })

@@ -4,7 +4,7 @@
  */
 export interface Backend {
   /** Which implementation this is. */
-  readonly name: 'node' | 'noble'
+  readonly name: 'node' | 'sodium' | 'noble'
   /** Fills `out` with cryptographically secure random bytes. */
   fillRandom(out: Uint8Array): void
   /** XChaCha20-Poly1305 encryption; returns ciphertext || tag. */

@@ -1,0 +1,89 @@
+// Node with libsodium (sodium-native) for the primitives every envelope
+// needs: XChaCha20-Poly1305 and Ed25519. OpenSSL through node:crypto costs a
+// few microseconds per call in object set-up alone (a Cipher or a KeyObject
+// per message); libsodium works on the caller's bytes directly. For a
+// 150-byte envelope body, open drops from about 6 µs to under 1 µs, and an
+// Ed25519 signature from about 30 µs to about 15 µs. Everything else (X25519,
+// SHA-256, HMAC, HKDF) stays on node:crypto, which is as fast here.
+import { createRequire } from 'node:module'
+import { backend as openssl } from './node.js'
+import type { Backend } from './types.js'
+
+/** The part of sodium-native this backend calls. */
+export interface Sodium {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number
+  crypto_aead_xchacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number
+  crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void
+  crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void
+  crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean
+}
+
+const TAG = 16
+
+/** sodium-native when its prebuilt addon loads on this platform, otherwise undefined. */
+export function loadSodium(): Sodium | undefined {
+  try {
+    return createRequire(import.meta.url)('sodium-native') as Sodium
+  } catch {
+    return undefined
+  }
+}
+
+/** libsodium's 64-byte secret key (seed ‖ public key) and the public key, from a seed. */
+function expand(s: Sodium, seed: Uint8Array): { sk: Uint8Array; pk: Uint8Array } {
+  const pk = new Uint8Array(32)
+  const sk = new Uint8Array(64)
+  s.crypto_sign_seed_keypair(pk, sk, seed)
+  return { sk, pk }
+}
+
+function signWith(s: Sodium, sk: Uint8Array, message: Uint8Array): Uint8Array {
+  const sig = new Uint8Array(64)
+  s.crypto_sign_detached(sig, message, sk)
+  return sig
+}
+
+/** The OpenSSL backend with libsodium's XChaCha20-Poly1305 and Ed25519 in place of its own. */
+export function sodiumBackend(s: Sodium): Backend {
+  return {
+    ...openssl,
+    name: 'sodium',
+    aeadSeal(key, nonce, plaintext, aad) {
+      const out = new Uint8Array(plaintext.length + TAG)
+      s.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, aad.length > 0 ? aad : null, null, nonce, key)
+      return out
+    },
+    aeadOpen(key, nonce, sealed, aad) {
+      const out = new Uint8Array(sealed.length - TAG)
+      try {
+        s.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, aad.length > 0 ? aad : null, nonce, key)
+      } catch {
+        out.fill(0) // never release unauthenticated plaintext
+        return undefined
+      }
+      return out
+    },
+    ed25519PublicKey: (seed) => expand(s, seed).pk,
+    ed25519Sign(seed, message) {
+      const { sk } = expand(s, seed)
+      try {
+        return signWith(s, sk, message)
+      } finally {
+        sk.fill(0)
+      }
+    },
+    ed25519Signer(seed) {
+      // A copy the caller cannot wipe from under the signer (as the other backends keep a KeyObject).
+      const { sk } = expand(s, seed)
+      return (message) => signWith(s, sk, message)
+    },
+    // libsodium verifies strictly: canonical A and R, S < L, and it refuses small-order A and R.
+    ed25519Verify(publicKey, message, signature) {
+      try {
+        return s.crypto_sign_verify_detached(signature, message, publicKey)
+      } catch {
+        return false
+      }
+    },
+  }
+}
