@@ -1,5 +1,5 @@
 // mindsync and its peers, side by side, with the same workload in one run.
-//   node bench/run.mjs [--quick] [--systems a,b] [--scenarios x,y] [--profile]
+//   node bench/run.mjs [--quick] [--systems a,b] [--scenarios x,y] [--repeat n] [--profile]
 // Prints a markdown table, writes results/latest.{json,md,svg,png}.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -78,7 +78,7 @@ for (const step of plan(quick)) {
   const systems = (step.systems ?? SYSTEMS).filter((s) => onlySystems.includes(s))
   // Noisy scenarios run `repeat` times, the systems taking turns, so a slow moment of the machine
   // falls on every system alike; the run with the median `medianOf` figure is reported.
-  const repeat = step.repeat ?? 1
+  const repeat = Number(option('--repeat') ?? step.repeat ?? 1)
   const runs = new Map(systems.map((s) => [s, []]))
   for (let round = 0; round < repeat; round++) {
     for (const system of systems) {

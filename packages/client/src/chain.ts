@@ -8,11 +8,12 @@ import { ZERO_HASH } from '@mindsync/protocol'
  * whole received frame alive) would make a long-lived device's heap many
  * times larger and its garbage collections longer.
  */
-type HashKey = string
+export type HashKey = string
 
 const ZERO_KEY = keyOf(ZERO_HASH)
 
-function keyOf(h: Uint8Array): HashKey {
+/** The key a tracker keeps for a 32-byte hash (computed once per envelope by callers that check and add it). */
+export function keyOf(h: Uint8Array): HashKey {
   if (h.length !== 32) return String.fromCharCode.apply(null, h as unknown as number[])
   // Spelled out: several times faster than apply() on a typed array, and this runs for every envelope.
   const c = String.fromCharCode
@@ -95,20 +96,23 @@ export class ChainTracker {
   }
 
   check(author: string, seq: number, prevHash: Uint8Array, hash: Uint8Array): ChainVerdict {
+    return this.checkKeys(author, seq, keyOf(prevHash), keyOf(hash))
+  }
+
+  /** check() with the hashes already turned into keys (keyOf). */
+  checkKeys(author: string, seq: number, p: HashKey, h: HashKey): ChainVerdict {
     const c = this.chains.get(author)
     const base = c?.base
-    const h = keyOf(hash)
     if (base && seq < base.seq) return DUPLICATE // held through a snapshot
     if (base && seq === base.seq) {
       if (base.hash === h) return DUPLICATE
-      return { ok: false, code: 'E_EQUIVOCATION', message: `author ${author} signed two different envelopes with seq ${seq} (a snapshot covers ${hex(base.hash)}, this is ${toHex(hash)})` }
+      return { ok: false, code: 'E_EQUIVOCATION', message: `author ${author} signed two different envelopes with seq ${seq} (a snapshot covers ${hex(base.hash)}, this is ${hex(h)})` }
     }
     const same = c?.hashes.get(seq)
     if (same !== undefined) {
       if (same === h) return DUPLICATE
-      return { ok: false, code: 'E_EQUIVOCATION', message: `author ${author} signed two different envelopes with seq ${seq} (hashes ${hex(same)} and ${toHex(hash)})` }
+      return { ok: false, code: 'E_EQUIVOCATION', message: `author ${author} signed two different envelopes with seq ${seq} (hashes ${hex(same)} and ${hex(h)})` }
     }
-    const p = keyOf(prevHash)
     if (seq === 1 && p !== ZERO_KEY) return { ok: false, code: 'E_CHAIN', message: `seq 1 of ${author} must have a zero prevHash` }
     if (!c) return FITS
     const before = ChainTracker.hashAt(c, seq - 1)
@@ -124,10 +128,13 @@ export class ChainTracker {
 
   /** Records an envelope (after check, or one this device sealed or stored); a seq already held takes the new hash. */
   add(author: string, seq: number, prevHash: Uint8Array, hash: Uint8Array): void {
+    this.addKeys(author, seq, keyOf(prevHash), keyOf(hash))
+  }
+
+  /** add() with the hashes already turned into keys (keyOf). */
+  addKeys(author: string, seq: number, p: HashKey, h: HashKey): void {
     const c = this.chain(author)
     if (c.base && seq <= c.base.seq) return
-    const h = keyOf(hash)
-    const p = keyOf(prevHash)
     // A seq sealed again: the envelope after it still names the old hash until it is replaced too.
     const old = c.hashes.get(seq)
     if (old !== undefined && old !== h && c.hashes.has(seq + 1) && !c.prevs.has(seq + 1)) c.prevs.set(seq + 1, old)

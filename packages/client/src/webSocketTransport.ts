@@ -85,7 +85,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions = {}
       const wsUrl = `${base.replace(/^http/, 'ws')}${SYNC_PATH}?${query}`
       return await new Promise<Connection>((resolve, reject) => {
         const socket = new Ctor(wsUrl)
-        socket.binaryType = 'arraybuffer'
+        // ws (Node) hands over a view of the bytes it read; 'arraybuffer' would copy every frame into a new one.
+        socket.binaryType = socket.on ? 'nodebuffer' : 'arraybuffer'
         let opened = false
         let refused: Promise<MindsyncError> | undefined
         const timer = setTimeout(() => {

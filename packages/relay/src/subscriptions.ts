@@ -15,8 +15,9 @@ interface Subscription {
   /** Catch-up is over: stored envelopes now reach it by fan-out. */
   live: boolean
   cancelled: boolean
-  /** The last `stored` head sent (see markStored). */
+  /** The last `stored` head sent, and when (performance.now()). */
   marked: number
+  markedAt: number
 }
 
 interface Channel {
@@ -62,9 +63,10 @@ export interface SubscriptionOptions {
   limits: RelayLimits
   log: RelayLog
   /**
-   * How long a subscriber's `stored` marker may wait for other messages to
-   * go out with (default 50 ms): its cursor moves a little later, and the
-   * relay sends no frame of its own per commit per subscriber.
+   * How often at most a subscriber gets a `stored` marker (default 50 ms):
+   * one marker covers every commit since the last, and goes out with other
+   * messages when there are any. Its cursor moves a little later; in return
+   * a busy doc costs no marker per commit per subscriber.
    */
   markerDelayMs?: number
 }
@@ -83,7 +85,13 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
     due.delete(sub)
     if (sub.cancelled || !sub.conn.isOpen() || sub.delivered <= sub.marked) return
     sub.marked = sub.delivered
+    sub.markedAt = performance.now()
     sub.conn.outbox.push({ type: 'stored', docId: sub.docId, head: sub.delivered })
+  }
+
+  /** A due marker goes with this connection's next messages once the last one is old enough; else the timer sends it. */
+  function markerNow(sub: Subscription): boolean {
+    return performance.now() - sub.markedAt >= markerDelayMs
   }
 
   function markLater(sub: Subscription): void {
@@ -152,7 +160,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       if (!keys.has(key) && keys.size >= limits.maxSubscriptions) return 'too-many'
       const old = ch.subs.get(conn)
       if (old) old.cancelled = true
-      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor }
+      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor, markedAt: 0 }
       ch.subs.set(conn, sub)
       keys.add(key)
       byConn.set(conn, keys)
@@ -181,7 +189,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       for (const [conn, sub] of ch.subs) {
         if (conn === from || !sub.live || sub.cancelled || !conn.isOpen()) continue
         // A marker waiting for company leaves in the same frame.
-        if (due.has(sub)) sendMarker(sub)
+        if (due.has(sub) && markerNow(sub)) sendMarker(sub)
         conn.outbox.push({ type: 'envelopes', docId: ch.docId, items: [{ serverSeq: 0, envelope: item.record.bytes }] })
         ;(item.early ??= new Set()).add(conn)
       }
@@ -221,7 +229,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
         send(conn, docId, run)
         if (sub && early) {
           // With other messages in this frame the marker costs nothing extra; alone, it waits for company.
-          if (sent || run.length > 0) sendMarker(sub)
+          if ((sent || run.length > 0) && markerNow(sub)) sendMarker(sub)
           else markLater(sub)
         }
         if (sub && conn.bufferedAmount() > limits.maxBufferedBytes) {

@@ -1,0 +1,145 @@
+import { createSyncClient } from '@mindsync/client'
+import type { Transport } from '@mindsync/client'
+import { toHex } from '@mindsync/crypto'
+import { EnvelopeKind, decodeEnvelope } from '@mindsync/protocol'
+import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
+import type { RelayCore, RelayStorage } from '@mindsync/relay'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { createCoreTransport } from '../harness/coreTransport.js'
+import { admit, founder, notes, write } from '../harness/devices.js'
+import type { TestDevice } from '../harness/devices.js'
+
+/**
+ * A relay that can crash: its storage can be made to stop committing (the
+ * disk sync never returns), and `crash()` drops every connection and starts
+ * a fresh relay on what the storage holds, as a restarted daemon would.
+ */
+function crashableRelay(): { transport: Transport; stall(): void; crash(): void; storage: RelayStorage } {
+  const storage = createMemoryRelayStorage()
+  let stalled = false
+  const disk: RelayStorage = {
+    ...storage,
+    appendEnvelopes: (batch) => (stalled ? new Promise<never>(() => {}) : storage.appendEnvelopes(batch)),
+  }
+  const start = (): RelayCore => createRelayCore({ storage: disk, log: silentLog })
+  let core = start()
+  let inner = createCoreTransport(core)
+  let connections: { close(): void }[] = []
+  const transport: Transport = {
+    async connect(request, handlers) {
+      let open = true
+      const c = await inner.connect(request, {
+        onFrame: (f) => open && handlers.onFrame(f),
+        onClose: (code, reason) => {
+          if (!open) return
+          open = false
+          handlers.onClose(code, reason)
+        },
+      })
+      const entry = {
+        close() {
+          if (!open) return
+          open = false
+          handlers.onClose(1006, 'relay process died')
+        },
+      }
+      connections.push(entry)
+      return { send: (frame) => open && c.send(frame), close: (code, reason) => c.close(code, reason) }
+    },
+  }
+  return {
+    transport,
+    storage,
+    stall: () => {
+      stalled = true
+    },
+    crash() {
+      for (const c of connections) c.close()
+      connections = []
+      stalled = false
+      core = start()
+      inner = createCoreTransport(core)
+    },
+  }
+}
+
+const until = async (what: string, done: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+async function online(d: TestDevice): Promise<void> {
+  if (d.client.status === 'online') return
+  const up = new Promise<void>((resolve) => d.client.on('status', (e) => e.status === 'online' && resolve()))
+  d.client.connect()
+  await up
+}
+
+describe('early fan-out', () => {
+  it('[EF1] a relay that dies after sending an envelope early and before storing it is not taken for one that rolled back; the author pushes it again and every device converges', async () => {
+    const relay = crashableRelay()
+    const options = { reconnect: { minMs: 5, maxMs: 20 } }
+    const phone = await founder('phone', relay.transport, options)
+    const laptop = await admit(phone, 'laptop', relay.transport, undefined, options)
+    await write(laptop, 'stored before')
+    await online(phone)
+    await online(laptop)
+    await until('phone has the first entry', () => notes(phone).includes('stored before'))
+
+    // The disk stops answering: the laptop's next entry reaches the phone early, unacknowledged and unstored.
+    relay.stall()
+    await write(laptop, 'sent early')
+    await until('phone applied the early envelope', () => notes(phone).includes('sent early'))
+    expect(laptop.doc!.outboxSize).toBe(1)
+
+    // The relay dies; a new one starts on what its storage holds, without that envelope.
+    relay.crash()
+    await online(phone)
+    await online(laptop)
+    await until('the laptop pushed it again and the relay acknowledged it', () => laptop.doc!.outboxSize === 0)
+    await phone.client.syncOnce()
+    await laptop.client.syncOnce()
+
+    expect(phone.client.alerts()).toEqual([])
+    expect(laptop.client.alerts()).toEqual([])
+    expect(notes(phone)).toEqual(['sent early', 'stored before'])
+    expect(notes(laptop)).toEqual(notes(phone))
+    // Stored once, though the phone saw it twice (early, then again from the new relay).
+    const vault = Uint8Array.from(Buffer.from(laptop.client.vaultId!, 'hex'))
+    const stored = await relay.storage.readEnvelopes(vault, laptop.doc!.docId, 0, 1000, 1 << 24)
+    const updates = stored.map((s) => decodeEnvelope(s.envelope).header).filter((h) => h.kind === EnvelopeKind.update && toHex(h.deviceId) === laptop.client.deviceId)
+    expect(updates.map((h) => h.seq)).toEqual([1, 2])
+    await phone.client.close()
+    await laptop.client.close()
+  })
+
+  it('[EF2] the stored marker moves a device’s durable cursor, so a relay that later loses those envelopes is reported as a rollback', async () => {
+    const relay = crashableRelay()
+    const options = { reconnect: { minMs: 5, maxMs: 20 } }
+    const phone = await founder('phone', relay.transport, options)
+    const laptop = await admit(phone, 'laptop', relay.transport, undefined, options)
+    await online(phone)
+    await online(laptop)
+    await write(laptop, 'one')
+    await write(laptop, 'two')
+    await until('laptop acknowledged', () => laptop.doc!.outboxSize === 0)
+    // The phone got both early (serverSeq 0); only the stored marker can move its cursor.
+    await until('the phone stored cursor 2', async () => (await phone.store.getCursor(phone.doc!.key)) === 2)
+    await phone.client.close()
+    await laptop.client.close()
+
+    // A relay that lost the stored envelopes (it kept the membership log).
+    const vault = Uint8Array.from(Buffer.from(phone.client.vaultId!, 'hex'))
+    const rolledBack = createMemoryRelayStorage()
+    for (const [i, op] of ((await relay.storage.loadOps(vault)) ?? []).entries()) await rolledBack.appendOp(vault, i, op)
+    const again = await createSyncClient({ store: phone.store, transport: createCoreTransport(createRelayCore({ storage: rolledBack, log: silentLog })), url: 'mem://relay' })
+    await again.bind('journal', new Y.Doc())
+    await again.syncOnce().catch(() => {})
+    expect(again.alerts().map((a) => a.kind)).toContain('rollback')
+    await again.close()
+  })
+})
