@@ -1,7 +1,13 @@
-// Quick throughput table for both backends: `node bench.mjs` after `tsc -b`.
+// Quick throughput table for the three backends: `node bench.mjs` after `tsc -b`.
 // One named measurement per operation, noble-style size grid for the AEAD.
-import * as native from './dist/index.js'
+import { createCrypto } from './dist/api.js'
+import { backend as openssl } from './dist/backends/node.js'
+import { loadSodium, sodiumBackend } from './dist/backends/sodium.js'
 import * as noble from './dist/noble.js'
+
+const sodium = loadSodium()
+const withSodium = sodium ? createCrypto(sodiumBackend(sodium)) : undefined
+const native = createCrypto(openssl)
 
 const BUDGET_MS = Number(process.env.BENCH_MS ?? 100)
 const ROUNDS = 5
@@ -65,17 +71,16 @@ function cases(c) {
 }
 
 const rows = []
-const nativeCases = cases(native)
-const nobleCases = cases(noble)
-for (let i = 0; i < nativeCases.length; i++) {
-  const [name, fnNative, bytes] = nativeCases[i]
-  const fnNoble = nobleCases[i][1]
-  rows.push({ operation: name, node: format(measure(fnNative), bytes), noble: format(measure(fnNoble), bytes) })
+const columns = [['sodium', withSodium], ['node', native], ['noble', noble]].filter(([, c]) => c)
+const all = columns.map(([, c]) => cases(c))
+for (let i = 0; i < all[0].length; i++) {
+  const [name, , bytes] = all[0][i]
+  rows.push({ operation: name, cells: all.map((list) => format(measure(list[i][1]), bytes)) })
 }
 const t0 = performance.now()
-native.argon2id('correct horse battery staple', native.randomBytes(16), { t: 2, m: 19456, p: 1 })
-rows.push({ operation: 'argon2id t=2 m=19 MiB p=1', node: `${(performance.now() - t0).toFixed(0)} ms (shared)`, noble: '(same code)' })
+noble.argon2id('correct horse battery staple', noble.randomBytes(16), { t: 2, m: 19456, p: 1 })
+rows.push({ operation: 'argon2id t=2 m=19 MiB p=1', cells: [`${(performance.now() - t0).toFixed(0)} ms (noble, all)`, '', ''] })
 
 console.log(`Node ${process.version}, median of ${ROUNDS} rounds of ${BUDGET_MS} ms per cell\n`)
-console.log('| operation | node backend | noble backend |\n|---|---:|---:|')
-for (const r of rows) console.log(`| ${r.operation} | ${r.node} | ${r.noble} |`)
+console.log(`| operation | ${columns.map(([n]) => `${n} backend`).join(' | ')} |\n|---|${columns.map(() => '---:').join('|')}|`)
+for (const r of rows) console.log(`| ${r.operation} | ${r.cells.slice(0, columns.length).join(' | ')} |`)
