@@ -89,6 +89,7 @@ describe('early fan-out', () => {
     await online(phone)
     await online(laptop)
     await until('phone has the first entry', () => notes(phone).includes('stored before'))
+    await until('the relay stored the first entry', () => laptop.doc!.outboxSize === 0)
 
     // The disk stops answering: the laptop's next entry reaches the phone early, unacknowledged and unstored.
     relay.stall()

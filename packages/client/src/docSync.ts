@@ -19,12 +19,12 @@ import {
 import type { ClientMessage, CoveredHead, Envelope, ErrorCode, Member, ReceiverTag, StoredEnvelope } from '@mindsync/protocol'
 import * as Y from 'yjs'
 import type { Alert } from './alerts.js'
-import { ChainTracker, keyOf } from './chain.js'
+import { ChainTracker } from './chain.js'
 import { decodeSnapshotBody, encodeSnapshotBody } from './snapshotBody.js'
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js'
 import { IntegrityCheck } from './integrity.js'
 import { authenticate } from './vouch.js'
-import type { Decoded, Keyed } from './vouch.js'
+import type { Decoded } from './vouch.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
 import type { Membership } from './membership.js'
@@ -520,11 +520,10 @@ export class DocSync {
     const updates: Uint8Array[] = []
     const snapshots: Envelope[] = []
     let cursor = this.cursor
-    const decoded = items.map((item): Keyed | Error => {
+    const decoded = items.map((item): Decoded | Error => {
       try {
         const env = decodeEnvelope(item.envelope)
-        const hash = envelopeHash(env)
-        return { env, hash, author: toHex(env.header.deviceId), hashKey: keyOf(hash), prevKey: keyOf(env.header.prevHash) }
+        return { env, hash: envelopeHash(env), author: toHex(env.header.deviceId) }
       } catch (e) {
         return e as Error
       }
@@ -540,7 +539,7 @@ export class DocSync {
     )
     for (const [i, item] of items.entries()) {
       cursor = Math.max(cursor, item.serverSeq)
-      const d = decoded[i] as Keyed | Error
+      const d = decoded[i] as Decoded | Error
       const result = d instanceof Error ? { code: 'E_BAD_FRAME' as const, message: d.message } : this.check(d, authentic[i] === true)
       if (result === 'duplicate') continue
       if ('code' in result) {
@@ -554,9 +553,9 @@ export class DocSync {
         this.rejectedAt.add(seen)
         continue
       }
-      const { env, plaintext } = result
-      const { author, prevKey, hashKey } = d as Keyed
-      this.chains.addKeys(author, env.header.seq, prevKey, hashKey)
+      const { env, hash, plaintext } = result
+      const { author } = d as Decoded
+      this.chains.add(author, env.header.seq, env.header.prevHash, hash)
       accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq > 0 ? item.serverSeq : null, envelope: item.envelope })
       this.sinceSnapshot.note(env, item.envelope.length)
       if (env.header.kind === EnvelopeKind.snapshot) {
@@ -588,7 +587,7 @@ export class DocSync {
   }
 
   /** `authentic`: a receiver tag for this device checked, the signature verified, or a later envelope of the author vouches for this one (vouch.ts). */
-  private check({ env, hash, author, hashKey, prevKey }: Keyed, authentic: boolean): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
+  private check({ env, hash, author }: Decoded, authentic: boolean): 'duplicate' | { code: ErrorCode; message: string; author?: string; seq?: number } | { env: Envelope; hash: Uint8Array; plaintext?: Uint8Array } {
     const h = env.header
     const where = { author, seq: h.seq }
     const { membership } = this.ctx
@@ -608,7 +607,7 @@ export class DocSync {
     if (last && h.seq === last[0] && toHex(hash) !== last[1]) {
       return { code: 'E_EQUIVOCATION', message: `envelope ${h.seq} of removed author ${author} is not the one its removal recorded`, ...where }
     }
-    const verdict = this.chains.checkKeys(author, h.seq, prevKey, hashKey)
+    const verdict = this.chains.check(author, h.seq, h.prevHash, hash)
     if (!verdict.ok) return { code: verdict.code, message: verdict.message, ...where }
     if (verdict.duplicate) return 'duplicate'
     if (h.covers) {

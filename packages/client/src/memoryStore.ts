@@ -1,46 +1,11 @@
-import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
+import type { LocalStore, OutboxEntry } from './localStore.js'
+import { EnvelopeLog, assertBytes } from './memoryLog.js'
 
 interface DocState {
-  envelopes: LocalEnvelope[]
-  /** Own unacknowledged envelopes by seq, with the log entry they share (so acknowledging is O(1)). */
-  outbox: Map<number, OutboxEntry & { logged: LocalEnvelope }>
+  log: EnvelopeLog
+  /** Own unacknowledged envelopes: seq to their row in the log (so acknowledging is O(1)). */
+  outbox: Map<number, number>
   cursor: number
-}
-
-const CHUNK_BYTES = 64 * 1024
-
-/**
- * Copies of stored envelopes, packed into shared chunks: a device holding
- * thousands of small envelopes keeps a few large buffers instead of one
- * ArrayBuffer each, which is most of what a garbage collection would walk.
- */
-function createArena(): { copy(bytes: Uint8Array): Uint8Array } {
-  let chunk = new Uint8Array(0)
-  let used = 0
-  return {
-    copy(bytes) {
-      if (bytes.length > CHUNK_BYTES / 4) return bytes.slice()
-      if (used + bytes.length > chunk.length) {
-        chunk = new Uint8Array(CHUNK_BYTES)
-        used = 0
-      }
-      const out = chunk.subarray(used, used + bytes.length)
-      out.set(bytes)
-      used += bytes.length
-      return out
-    },
-  }
-}
-
-/** Keeps one copy of each author id string however many envelopes name it. */
-function createInterner(): (s: string) => string {
-  const seen = new Map<string, string>()
-  return (s) => {
-    const known = seen.get(s)
-    if (known !== undefined) return known
-    seen.set(s, s)
-    return s
-  }
 }
 
 /** A LocalStore in memory: for tests and for apps that persist elsewhere. Values are copied in and out. */
@@ -48,23 +13,10 @@ export function createMemoryStore(): LocalStore {
   const meta = new Map<string, Uint8Array>()
   const ops: Uint8Array[] = []
   const docs = new Map<string, DocState>()
-  let arena = createArena()
-  const intern = createInterner()
   const doc = (id: string): DocState => {
     let d = docs.get(id)
-    if (!d) docs.set(id, (d = { envelopes: [], outbox: new Map(), cursor: 0 }))
+    if (!d) docs.set(id, (d = { log: new EnvelopeLog(), outbox: new Map(), cursor: 0 }))
     return d
-  }
-  /** Copies what every doc keeps into fresh chunks, so chunks held only by dropped envelopes are freed. */
-  const repack = (): void => {
-    arena = createArena()
-    for (const d of docs.values()) {
-      for (const e of d.envelopes) {
-        const entry = d.outbox.get(e.seq)
-        e.envelope = arena.copy(e.envelope)
-        if (entry?.logged === e) entry.envelope = e.envelope
-      }
-    }
   }
   return {
     async getMeta(key) {
@@ -87,40 +39,36 @@ export function createMemoryStore(): LocalStore {
     },
     async addLocal(docId, item) {
       const d = doc(docId)
-      // One stored copy for log and outbox: it is only ever copied out, never changed in place.
-      const envelope = arena.copy(item.envelope)
-      const logged: LocalEnvelope = { author: intern(item.author), seq: item.seq, serverSeq: null, envelope }
-      d.envelopes.push(logged)
-      d.outbox.set(item.seq, { seq: item.seq, envelope, logged })
+      d.outbox.set(item.seq, d.log.push(item.author, item.seq, null, item.envelope))
     },
     async addReceived(docId, items, cursor) {
-      const copies = items.map((it) => ({ author: intern(it.author), seq: it.seq, serverSeq: it.serverSeq, envelope: arena.copy(it.envelope) }))
+      for (const it of items) assertBytes(it.envelope)
       const d = doc(docId)
-      for (const it of copies) d.envelopes.push(it)
+      for (const it of items) d.log.push(it.author, it.seq, it.serverSeq, it.envelope)
       d.cursor = Math.max(d.cursor, cursor)
     },
     async listEnvelopes(docId) {
-      return doc(docId).envelopes.map((e) => ({ ...e, envelope: e.envelope.slice() }))
+      const { log } = doc(docId)
+      return Array.from({ length: log.length }, (_, row) => log.entry(row))
     },
     async listOutbox(docId) {
-      return [...doc(docId).outbox.values()].sort((a, b) => a.seq - b.seq).map((e) => ({ seq: e.seq, envelope: e.envelope.slice() }))
+      const d = doc(docId)
+      return [...d.outbox].sort((a, b) => a[0] - b[0]).map(([seq, row]): OutboxEntry => ({ seq, envelope: d.log.envelope(row) }))
     },
     async rewriteOutbox(docId, items) {
+      for (const it of items) assertBytes(it.envelope)
       const d = doc(docId)
-      const copies = items.map((it) => ({ seq: it.seq, envelope: arena.copy(it.envelope) }))
-      for (const it of copies) {
-        const entry = d.outbox.get(it.seq)
-        if (!entry) continue
-        entry.envelope = it.envelope
-        entry.logged.envelope = it.envelope
+      for (const it of items) {
+        const row = d.outbox.get(it.seq)
+        if (row !== undefined) d.log.replace(row, it.envelope)
       }
     },
     async acknowledge(docId, seq, serverSeq) {
       const d = doc(docId)
-      const entry = d.outbox.get(seq)
-      if (!entry) return
+      const row = d.outbox.get(seq)
+      if (row === undefined) return
       d.outbox.delete(seq)
-      entry.logged.serverSeq = serverSeq
+      d.log.setServerSeq(row, serverSeq)
     },
     async compact(docId, snapshot, covers) {
       const d = docs.get(docId)
@@ -128,15 +76,17 @@ export function createMemoryStore(): LocalStore {
       // The highest covered seq per author, so one pass over the log decides every envelope.
       const coveredSeq = new Map<string, number>()
       for (const c of covers) coveredSeq.set(c.author, Math.max(c.seq, coveredSeq.get(c.author) ?? -Infinity))
-      const isCovered = (e: LocalEnvelope) =>
-        e.seq <= (coveredSeq.get(e.author) ?? -Infinity) &&
-        !(e.author === snapshot.author && e.seq === snapshot.seq) &&
-        d.outbox.get(e.seq)?.logged !== e
-      const before = d.envelopes.length
-      d.envelopes = d.envelopes.filter((e) => !isCovered(e))
-      const dropped = before - d.envelopes.length
-      if (dropped > 0) repack()
-      return dropped
+      const pending = new Set(d.outbox.values())
+      const { log } = d
+      const before = log.length
+      const moved = log.retain((row) => {
+        const author = log.author(row)
+        const seq = log.seq(row)
+        const covered = seq <= (coveredSeq.get(author) ?? -Infinity) && !(author === snapshot.author && seq === snapshot.seq)
+        return !covered || pending.has(row)
+      })
+      for (const [seq, row] of d.outbox) d.outbox.set(seq, moved[row] as number)
+      return before - log.length
     },
     async getCursor(docId) {
       return doc(docId).cursor

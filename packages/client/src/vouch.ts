@@ -9,12 +9,6 @@ export interface Decoded {
   author: string
 }
 
-/** A decoded envelope with its hashes as chain keys (chain.ts keyOf), computed once for check and add. */
-export interface Keyed extends Decoded {
-  hashKey: string
-  prevKey: string
-}
-
 /**
  * Which envelopes of a received batch are their authors' own, verifying as
  * few signatures as it can: an author signs its envelope's prevHash, the

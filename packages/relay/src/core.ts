@@ -30,6 +30,8 @@ export interface RelayCoreOptions {
   log?: RelayLog
   /** Whether a device may create a new vault on this relay. Default 'open'. */
   registration?: 'open' | 'closed'
+  /** How long a batch of pushes waits for more before it is committed; acks wait for it, fan-out does not. Default 5 ms. */
+  commitDelayMs?: number
 }
 
 /** What the transport hands incoming frames to, for one connection. */
@@ -88,8 +90,11 @@ export function createRelayCore(options: RelayCoreOptions): RelayCore {
   const lastTouch = new BoundedMap<string, number>(100_000)
   let stopping = false
 
+  const commitDelayMs = options.commitDelayMs ?? 5
+  if (!(commitDelayMs >= 0 && commitDelayMs <= 1000)) throw new TypeError(`commitDelayMs must be from 0 to 1000, got ${String(commitDelayMs)}`)
   const commits = createGroupCommit({
     storage,
+    delayMs: commitDelayMs,
     beforeWrite: () => scheduler.flushAll(),
     onStored(batch) {
       try {

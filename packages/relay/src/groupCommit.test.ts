@@ -106,6 +106,27 @@ describe('group commit', () => {
     expect(await again.waitFor('ack')).toMatchObject({ seq: 1, serverSeq: 1 })
   })
 
+  it('[GC1] with a commit delay, pushes of separate turns within it share one disk write; the other devices get them at once', async () => {
+    const st = instrumented()
+    const core = createRelayCore({ storage: st.storage, commitDelayMs: 40 })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await reader.waitFor('caughtUp')
+    const t = performance.now()
+    for (let i = 0; i < 4; i++) {
+      conn.send({ type: 'push', envelope: vault.envelope(owner, doc, `turn ${i}`).bytes })
+      await new Promise((r) => setTimeout(r, 3))
+    }
+    // Early fan-out does not wait for the commit.
+    await reader.waitFor('envelopes', (m) => m.items.length > 0 && reader.received.filter((x) => x.type === 'envelopes').length === 4)
+    expect(st.batches).toEqual([])
+    await conn.waitFor('ack', (m) => m.seq === 4)
+    expect(performance.now() - t).toBeGreaterThanOrEqual(35)
+    expect(st.batches).toEqual([4])
+  })
+
   it('shutdown finishes the batch, sends the acks, then closes with 1001', async () => {
     const st = instrumented()
     const core = createRelayCore({ storage: st.storage })

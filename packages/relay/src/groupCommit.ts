@@ -9,6 +9,13 @@ export interface GroupCommitOptions {
   onFailed(batch: PendingPush[], error: unknown): void
   /** Called right before a batch is written: a synchronous store blocks the thread, so send what is ready first. */
   beforeWrite?(): void
+  /**
+   * How long the first push of a batch waits for others to join it (0: only
+   * those of the same event-loop turn). Fan-out does not wait for the commit
+   * (early fan-out), only the author's ack does, so a few milliseconds here
+   * cost delivery nothing and save a disk sync per push under steady load.
+   */
+  delayMs?: number
 }
 
 /**
@@ -28,16 +35,16 @@ export interface GroupCommit {
 }
 
 export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
-  const { storage, onStored, onFailed, beforeWrite } = options
+  const { storage, onStored, onFailed, beforeWrite, delayMs = 0 } = options
   let queue: PendingPush[] = []
   let writing: Promise<void> | undefined
-  let timer: ReturnType<typeof setImmediate> | undefined
+  let timer: ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout> | undefined
   let count = 0
 
   const schedule = (): void => {
     // setImmediate runs after this turn's I/O callbacks and promise jobs:
     // everything decoded from the frames of this turn joins the batch.
-    if (!timer && !writing && queue.length > 0) timer = setImmediate(write)
+    if (!timer && !writing && queue.length > 0) timer = delayMs > 0 ? setTimeout(write, delayMs) : setImmediate(write)
   }
 
   async function writeBatch(batch: PendingPush[]): Promise<void> {
@@ -81,7 +88,10 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       while (writing || queue.length > 0) {
         if (writing) await writing
         else {
-          if (timer) clearImmediate(timer)
+          if (timer) {
+            clearImmediate(timer as ReturnType<typeof setImmediate>)
+            clearTimeout(timer as ReturnType<typeof setTimeout>)
+          }
           write()
         }
       }

@@ -31,6 +31,8 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>
   /** Whether devices may create new vaults here. Default 'open'. */
   registration?: 'open' | 'closed'
+  /** How long a batch of pushes waits for more before it is committed (acks wait, fan-out does not). Default 5 ms. */
+  commitDelayMs?: number
   log?: RelayLog
   /** Clock in milliseconds, for tests. */
   now?: () => number
@@ -121,7 +123,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   if (!options.storage && options.dbPath === undefined) log({ level: 'warn', event: 'relay.storage.memory', message: 'no dbPath: envelopes are kept in memory only' })
   const host = options.host ?? '127.0.0.1'
   const port = options.port ?? 8787
-  const core = createRelayCore({ storage, limits: options.limits, log, registration: options.registration, now: options.now })
+  const core = createRelayCore({ storage, limits: options.limits, log, registration: options.registration, now: options.now, commitDelayMs: options.commitDelayMs })
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 32 * 1024 * 1024 })
   const sockets = new Set<WebSocket>()
   let closing: Promise<void> | undefined

@@ -1,0 +1,123 @@
+import type { LocalEnvelope } from './localStore.js'
+
+/**
+ * One doc's envelopes in memory, in columns: authors, seqs and server seqs in
+ * typed arrays, the envelope bytes packed one after another in one buffer.
+ * A device holds thousands of envelopes per doc until a snapshot compacts
+ * them; as objects (an entry and a byte array each) they would be most of
+ * what every garbage collection walks, here they are a few buffers.
+ */
+export class EnvelopeLog {
+  private authors: string[] = []
+  private readonly authorIndex = new Map<string, number>()
+  private authorOf = new Uint32Array(64)
+  private seqOf = new Float64Array(64)
+  /** -1: not known yet (an own envelope before its acknowledgement, or one received before the relay stored it). */
+  private serverSeqOf = new Float64Array(64)
+  private startOf = new Float64Array(64)
+  private lengthOf = new Uint32Array(64)
+  private bytes = new Uint8Array(64 * 1024)
+  private used = 0
+  length = 0
+
+  /** Appends a copy of the envelope; returns its row. */
+  push(author: string, seq: number, serverSeq: number | null, envelope: Uint8Array): number {
+    assertBytes(envelope)
+    if (this.length === this.seqOf.length) this.growRows(this.length * 2)
+    let a = this.authorIndex.get(author)
+    if (a === undefined) {
+      a = this.authors.length
+      this.authors.push(author)
+      this.authorIndex.set(author, a)
+    }
+    const row = this.length++
+    this.authorOf[row] = a
+    this.seqOf[row] = seq
+    this.serverSeqOf[row] = serverSeq ?? -1
+    this.place(row, envelope)
+    return row
+  }
+
+  author(row: number): string {
+    return this.authors[this.authorOf[row] as number] as string
+  }
+
+  seq(row: number): number {
+    return this.seqOf[row] as number
+  }
+
+  /** The stored bytes, as a copy the caller may keep. */
+  envelope(row: number): Uint8Array {
+    const start = this.startOf[row] as number
+    return this.bytes.slice(start, start + (this.lengthOf[row] as number))
+  }
+
+  entry(row: number): LocalEnvelope {
+    const s = this.serverSeqOf[row] as number
+    return { author: this.author(row), seq: this.seq(row), serverSeq: s < 0 ? null : s, envelope: this.envelope(row) }
+  }
+
+  setServerSeq(row: number, serverSeq: number): void {
+    this.serverSeqOf[row] = serverSeq
+  }
+
+  /** New bytes for a row (an envelope sealed again); the old ones stay until the next compaction. */
+  replace(row: number, envelope: Uint8Array): void {
+    assertBytes(envelope)
+    this.place(row, envelope)
+  }
+
+  /** Keeps the rows `keep` says, in order; returns each kept row's new index (-1 for dropped ones). */
+  retain(keep: (row: number) => boolean): Int32Array {
+    const moved = new Int32Array(this.length).fill(-1)
+    const old = { bytes: this.bytes, startOf: this.startOf, lengthOf: this.lengthOf }
+    let size = 0
+    for (let r = 0; r < this.length; r++) if (keep(r)) size += old.lengthOf[r] as number
+    this.bytes = new Uint8Array(Math.max(64 * 1024, size * 2))
+    this.startOf = new Float64Array(this.seqOf.length)
+    this.lengthOf = new Uint32Array(this.seqOf.length)
+    this.used = 0
+    let n = 0
+    for (let r = 0; r < this.length; r++) {
+      if (!keep(r)) continue
+      this.authorOf[n] = this.authorOf[r] as number
+      this.seqOf[n] = this.seqOf[r] as number
+      this.serverSeqOf[n] = this.serverSeqOf[r] as number
+      const start = old.startOf[r] as number
+      this.place(n, old.bytes.subarray(start, start + (old.lengthOf[r] as number)))
+      moved[r] = n++
+    }
+    this.length = n
+    return moved
+  }
+
+  private place(row: number, envelope: Uint8Array): void {
+    if (this.used + envelope.length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + envelope.length))
+      grown.set(this.bytes.subarray(0, this.used))
+      this.bytes = grown
+    }
+    this.bytes.set(envelope, this.used)
+    this.startOf[row] = this.used
+    this.lengthOf[row] = envelope.length
+    this.used += envelope.length
+  }
+
+  private growRows(rows: number): void {
+    const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(rows)
+      b.set(a)
+      return b
+    }
+    this.authorOf = grow(this.authorOf, (n) => new Uint32Array(n))
+    this.seqOf = grow(this.seqOf, (n) => new Float64Array(n))
+    this.serverSeqOf = grow(this.serverSeqOf, (n) => new Float64Array(n))
+    this.startOf = grow(this.startOf, (n) => new Float64Array(n))
+    this.lengthOf = grow(this.lengthOf, (n) => new Uint32Array(n))
+  }
+}
+
+/** Checked before anything changes, so a bad value leaves no trace (rule ST10). */
+export function assertBytes(value: unknown): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`envelope must be a Uint8Array, got ${value === null ? 'null' : typeof value}`)
+}
