@@ -18,11 +18,13 @@ import type { TestDevice } from '../harness/devices.js'
 function crashableRelay(): { transport: Transport; stall(): void; crash(): void; storage: RelayStorage } {
   const storage = createMemoryRelayStorage()
   let stalled = false
-  const disk: RelayStorage = {
+  let generation = 0
+  // Each relay process writes through its own handle: once it has crashed, its writes never land.
+  const diskOf = (gen: number): RelayStorage => ({
     ...storage,
-    appendEnvelopes: (batch) => (stalled ? new Promise<never>(() => {}) : storage.appendEnvelopes(batch)),
-  }
-  const start = (): RelayCore => createRelayCore({ storage: disk, log: silentLog })
+    appendEnvelopes: (batch) => (stalled || gen !== generation ? new Promise<never>(() => {}) : storage.appendEnvelopes(batch)),
+  })
+  const start = (): RelayCore => createRelayCore({ storage: diskOf(generation), log: silentLog })
   let core = start()
   let inner = createCoreTransport(core)
   let connections: { close(): void }[] = []
@@ -58,6 +60,7 @@ function crashableRelay(): { transport: Transport; stall(): void; crash(): void;
       for (const c of connections) c.close()
       connections = []
       stalled = false
+      generation++
       core = start()
       inner = createCoreTransport(core)
     },
@@ -142,5 +145,30 @@ describe('early fan-out', () => {
     await again.syncOnce().catch(() => {})
     expect(again.alerts().map((a) => a.kind)).toContain('rollback')
     await again.close()
+  })
+
+  it('[EF3] what a device states to the others (checkpoints) stops at what the relay stored: after a crash lost envelopes it sent early, no device is told they exist, and nothing is reported withheld', async () => {
+    const relay = crashableRelay()
+    const options = { reconnect: { minMs: 5, maxMs: 20 } }
+    const phone = await founder('phone', relay.transport, options)
+    const laptop = await admit(phone, 'laptop', relay.transport, undefined, options)
+    const watch = await admit(phone, 'watch', relay.transport, undefined, options)
+    await online(phone)
+    await online(laptop)
+    relay.stall()
+    await write(laptop, 'lost one')
+    await write(laptop, 'lost two')
+    await until('phone applied both early', () => notes(phone).includes('lost two'))
+    await laptop.client.close() // the author goes away with both in its outbox
+
+    relay.crash()
+    // The phone syncs (writing a checkpoint), then the watch reads it, before the laptop is back.
+    await phone.client.syncOnce()
+    await watch.client.syncOnce()
+    expect(phone.client.alerts()).toEqual([])
+    expect(watch.client.alerts()).toEqual([])
+    expect(notes(watch)).toEqual([])
+    await phone.client.close()
+    await watch.client.close()
   })
 })

@@ -125,6 +125,16 @@ export class DocSync {
   /** The epoch those were sealed under: a refusal after a newer epoch arrived seals them again. */
   private resealedEpoch = -1
   private readonly integrity: IntegrityCheck
+  /**
+   * Per author, the highest seq this device knows the relay stored (it
+   * stores each author's envelopes in seq order, so every earlier one too):
+   * from envelopes it served with a serverSeq, acks, `stored` markers,
+   * stored snapshots' covers and other devices' checkpoints. Envelopes the
+   * relay sent early may be held beyond it; what this device states to
+   * others (checkpoints, snapshot covers) and holes it reports as withheld
+   * stop at it, so a relay that crashed before storing them is not accused.
+   */
+  private readonly confirmed = new Map<string, number>()
   private readonly sinceSnapshot = new SinceSnapshot()
   /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
   private unsent: OutboxEntry[] = []
@@ -187,7 +197,20 @@ export class DocSync {
     private readonly ctx: DocContext,
   ) {
     this.key = toHex(docId)
-    this.integrity = new IntegrityCheck(name, this.chains, ctx.membership, (a) => ctx.alert(a))
+    this.integrity = new IntegrityCheck(name, this.chains, ctx.membership, (a) => ctx.alert(a), (author) => this.confirmed.get(author) ?? 0)
+  }
+
+  private confirm(author: string, seq: number): void {
+    if (seq > (this.confirmed.get(author) ?? 0)) this.confirmed.set(author, seq)
+  }
+
+  /** An author's hole-free head as far as the relay is known to have stored it (seq 0 when its hash is not known). */
+  private storedHead(author: string): { seq: number; hash: Uint8Array } {
+    const head = this.chains.contiguousHead(author)
+    const stored = this.confirmed.get(author) ?? 0
+    if (head.seq <= stored) return head
+    const link = this.chains.at(author, stored)
+    return link ? { seq: stored, hash: link.hash } : { seq: 0, hash: ZERO_HASH }
   }
 
   /** Loads what the device stored, rebuilds the document, and starts listening for local changes. */
@@ -206,6 +229,10 @@ export class DocSync {
       if (item.author === this.ctx.identity.id && item.serverSeq !== null) {
         this.ackedMax = Math.max(this.ackedMax, item.seq)
         this.ackedServerMax = Math.max(this.ackedServerMax, item.serverSeq)
+      }
+      if (item.serverSeq !== null) {
+        this.confirm(item.author, item.seq)
+        for (const c of env.header.covers ?? []) this.confirm(toHex(c.deviceId), c.seq)
       }
       this.sinceSnapshot.note(env, item.envelope.length)
       const key = this.ctx.membership.derivedKey(env.header.epoch, 'envelope')
@@ -317,7 +344,7 @@ export class DocSync {
     this.writes = this.writes.then(async () => {
       const covers: CoveredHead[] = []
       for (const author of this.chains.authorIds()) {
-        const h = this.chains.contiguousHead(author)
+        const h = this.storedHead(author)
         if (h.seq > 0) covers.push({ deviceId: fromHex(author), seq: h.seq, hash: h.hash })
       }
       const env = await this.sealKind(EnvelopeKind.snapshot, encodeSnapshotBody(Y.encodeStateAsUpdate(this.doc)), covers)
@@ -423,6 +450,7 @@ export class DocSync {
     this.writes = this.writes.then(async () => {
       if (!this.outbox.has(seq)) return
       await this.ctx.store.acknowledge(this.key, seq, serverSeq)
+      this.confirm(this.ctx.identity.id, seq)
       this.outbox.delete(seq)
       this.ackedMax = Math.max(this.ackedMax, seq)
       this.ackedServerMax = Math.max(this.ackedServerMax, serverSeq)
@@ -458,8 +486,9 @@ export class DocSync {
    * back. Stored at once (markers come at most every 50 ms or so per doc),
    * so a restarted device still knows how far the relay had stored.
    */
-  storedUpTo(head: number): Promise<void> {
+  storedUpTo(head: number, heads: readonly { deviceId: Uint8Array; seq: number }[]): Promise<void> {
     this.reads = this.reads.then(async () => {
+      for (const h of heads) this.confirm(toHex(h.deviceId), h.seq)
       if (head <= this.cursor) return
       await this.ctx.store.addReceived(this.key, [], head)
       this.cursor = Math.max(this.cursor, head)
@@ -495,7 +524,7 @@ export class DocSync {
     if (!self || !state || !hasScope(self, Scope.write)) return false
     const heads = this.chains
       .authorIds()
-      .map((author) => ({ author: fromHex(author), ...this.chains.contiguousHead(author) }))
+      .map((author) => ({ author: fromHex(author), ...this.storedHead(author) }))
       .filter((h) => h.seq > 0)
     const body = encodeCheckpoint({ ops: { index: state.index, hash: state.hash }, heads: heads.map((h) => ({ author: h.author, seq: h.seq, hash: h.hash })) })
     // What it states, without the writer's own checkpoints moving its head.
@@ -541,6 +570,8 @@ export class DocSync {
       cursor = Math.max(cursor, item.serverSeq)
       const d = decoded[i] as Decoded | Error
       const result = d instanceof Error ? { code: 'E_BAD_FRAME' as const, message: d.message } : this.check(d, authentic[i] === true)
+      // Served with a serverSeq: the relay stored it (a duplicate of one sent early confirms that one).
+      if (item.serverSeq > 0 && !(d instanceof Error) && result === 'duplicate') this.confirm(d.author, d.env.header.seq)
       if (result === 'duplicate') continue
       if ('code' in result) {
         // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
@@ -558,6 +589,10 @@ export class DocSync {
       this.chains.add(author, env.header.seq, env.header.prevHash, hash)
       accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq > 0 ? item.serverSeq : null, envelope: item.envelope })
       this.sinceSnapshot.note(env, item.envelope.length)
+      if (item.serverSeq > 0) {
+        this.confirm(author, env.header.seq)
+        for (const c of env.header.covers ?? []) this.confirm(toHex(c.deviceId), c.seq)
+      }
       if (env.header.kind === EnvelopeKind.snapshot) {
         snapshots.push(env)
         for (const c of env.header.covers ?? []) this.chains.cover(toHex(c.deviceId), c.seq, c.hash)
@@ -580,7 +615,10 @@ export class DocSync {
 
   private compareCheckpoint(author: string, plaintext: Uint8Array): void {
     try {
-      this.integrity.compare(author, decodeCheckpoint(plaintext))
+      const cp = decodeCheckpoint(plaintext)
+      // A member states only heads the relay told it are stored.
+      for (const h of cp.heads) this.confirm(toHex(h.author), h.seq)
+      this.integrity.compare(author, cp)
     } catch (e) {
       this.ctx.rejected({ doc: this.name, origin: 'received', code: 'E_BAD_FRAME', message: `checkpoint of ${author}: ${(e as Error).message}`, author })
     }

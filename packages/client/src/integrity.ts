@@ -24,6 +24,8 @@ export class IntegrityCheck {
     private readonly chains: ChainTracker,
     private readonly membership: Membership,
     private readonly alert: (a: Omit<Alert, 'at'>) => void,
+    /** The highest seq of an author the relay is known to have stored (DocSync's confirmed heads). */
+    private readonly storedUpTo: (author: string) => number,
   ) {}
 
   /** Compares another device's checkpoint with what this device holds. */
@@ -70,8 +72,11 @@ export class IntegrityCheck {
   /** The relay answered a fetch: whatever of the range is still missing was withheld. */
   fetched(author: string, from: number, to: number, count: number): void {
     this.pendingFetches = Math.max(0, this.pendingFetches - 1)
+    // Only what the relay is known to have stored can be withheld: an envelope sent early names a
+    // predecessor the relay may still be storing, or lost in a crash (its author pushes both again).
+    const stored = this.storedUpTo(author)
     const still: number[] = []
-    for (let s = from; s <= to; s++) if (!this.chains.holds(author, s)) still.push(s)
+    for (let s = from; s <= Math.min(to, stored); s++) if (!this.chains.holds(author, s)) still.push(s)
     if (still.length === 0) return
     const claim = this.claims.get(author)
     const why = claim && claim.seq >= from ? `device ${claim.by} saw up to ${claim.seq}` : 'later envelopes of that author name them'

@@ -597,7 +597,7 @@ export class SyncClient {
         this.inOrder(() => this.docs.get(toHex(m.docId))?.caughtUpTo(m.head))
         break
       case 'stored':
-        this.inOrder(() => this.docs.get(toHex(m.docId))?.storedUpTo(m.head))
+        this.inOrder(() => this.docs.get(toHex(m.docId))?.storedUpTo(m.head, m.heads))
         break
       case 'fetched':
         this.inOrder(() => this.docs.get(toHex(m.docId))?.fetched(toHex(m.deviceId), m.from, m.to, m.count))

@@ -38,7 +38,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('ops' as const), from: uint, ops: fc.array(blob(100), { maxLength: 5 }) }),
   fc.record({ type: fc.constant('envelopes' as const), docId: id16, items: fc.array(fc.record({ serverSeq: uint, envelope: blob(100) }), { maxLength: 5 }) }),
   fc.record({ type: fc.constant('caughtUp' as const), docId: id16, head: uint }),
-  fc.record({ type: fc.constant('stored' as const), docId: id16, head: uint }),
+  fc.record({ type: fc.constant('stored' as const), docId: id16, head: uint, heads: fc.array(fc.record({ deviceId: id16, seq: uint }), { maxLength: 4 }) }),
   fc.record({ type: fc.constant('ack' as const), docId: id16, seq: uint, serverSeq: uint }),
   fc.record({ type: fc.constant('opResult' as const), index: uint, code: text, message: text }),
   fc.record({ type: fc.constant('reject' as const), code: text, message: text, docId: id16, seq: uint }),

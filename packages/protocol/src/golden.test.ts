@@ -268,7 +268,7 @@ const FRAMES: { name: string; messages: Message[] }[] = [
   { name: 'envelopes', messages: [{ type: 'envelopes', docId, items: [{ serverSeq: 1, envelope: Uint8Array.of(0xe1) }, { serverSeq: 300, envelope: Uint8Array.of(0xe2, 0xe2) }] }] },
   { name: 'caughtUp', messages: [{ type: 'caughtUp', docId, head: 300 }] },
   { name: 'envelopes-early', messages: [{ type: 'envelopes', docId, items: [{ serverSeq: 0, envelope: Uint8Array.of(0xe4) }] }] },
-  { name: 'stored', messages: [{ type: 'stored', docId, head: 301 }] },
+  { name: 'stored', messages: [{ type: 'stored', docId, head: 301, heads: [{ deviceId: A.deviceId, seq: 3 }] }] },
   { name: 'ack', messages: [{ type: 'ack', docId, seq: 2, serverSeq: 301 }] },
   { name: 'opResult-accepted', messages: [{ type: 'opResult', index: 3, code: '', message: '' }] },
   { name: 'opResult-refused', messages: [{ type: 'opResult', index: 3, code: 'E_CONFLICT', message: 'lost a race' }] },

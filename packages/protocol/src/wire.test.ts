@@ -19,7 +19,7 @@ const everyMessage: Message[] = [
   { type: 'ops', from: 3, ops: [filled(10, 4), new Uint8Array(0), filled(200, 5)] },
   { type: 'envelopes', docId, items: [{ serverSeq: 1, envelope: filled(130, 6) }, { serverSeq: 2 ** 32, envelope: filled(5, 7) }] },
   { type: 'caughtUp', docId, head: 12345 },
-  { type: 'stored', docId, head: 12346 },
+  { type: 'stored', docId, head: 12346, heads: [{ deviceId: docId, seq: 7 }] },
   { type: 'ack', docId, seq: 9, serverSeq: 99999 },
   { type: 'opResult', index: 4, code: '', message: '' },
   { type: 'opResult', index: 4, code: 'E_CONFLICT', message: 'another op took index 4 ⚖' },

@@ -49,8 +49,12 @@ export type RelayMessage =
   | { type: 'ops'; from: number; ops: Uint8Array[] }
   | { type: 'envelopes'; docId: Uint8Array; items: StoredEnvelope[] }
   | { type: 'caughtUp'; docId: Uint8Array; head: number }
-  /** Every envelope of the doc up to serverSeq `head` is durable, and this connection was sent each one (see PROTOCOL.md, Early fan-out). */
-  | { type: 'stored'; docId: Uint8Array; head: number }
+  /**
+   * Every envelope of the doc up to serverSeq `head` is durable, and this
+   * connection was sent each one; `heads`: per author, the highest seq of the
+   * envelopes sent to it early that are now stored (see PROTOCOL.md, Early fan-out).
+   */
+  | { type: 'stored'; docId: Uint8Array; head: number; heads: { deviceId: Uint8Array; seq: number }[] }
   | { type: 'ack'; docId: Uint8Array; seq: number; serverSeq: number }
   | { type: 'opResult'; index: number; code: string; message: string }
   | { type: 'reject'; code: string; message: string; docId: Uint8Array; seq: number }
@@ -128,9 +132,17 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
       }
       break
     case 'caughtUp':
+      encoding.writeUint8Array(e, m.docId)
+      encoding.writeVarUint(e, m.head)
+      break
     case 'stored':
       encoding.writeUint8Array(e, m.docId)
       encoding.writeVarUint(e, m.head)
+      encoding.writeVarUint(e, m.heads.length)
+      for (const h of m.heads) {
+        encoding.writeUint8Array(e, h.deviceId)
+        encoding.writeVarUint(e, h.seq)
+      }
       break
     case 'ack':
       encoding.writeUint8Array(e, m.docId)
@@ -227,8 +239,14 @@ function readMessage(r: Reader): Message {
     }
     case MessageType.caughtUp:
       return { type: 'caughtUp', docId: r.fixed('docId', DOC_ID_BYTES), head: r.varUint('head') }
-    case MessageType.stored:
-      return { type: 'stored', docId: r.fixed('docId', DOC_ID_BYTES), head: r.varUint('head') }
+    case MessageType.stored: {
+      const docId = r.fixed('docId', DOC_ID_BYTES)
+      const head = r.varUint('head')
+      const count = r.varUint('heads count', MAX_ITEMS)
+      const heads: { deviceId: Uint8Array; seq: number }[] = []
+      for (let i = 0; i < count; i++) heads.push({ deviceId: r.fixed(`heads[${i}].deviceId`, DEVICE_ID_BYTES), seq: r.varUint(`heads[${i}].seq`) })
+      return { type: 'stored', docId, head, heads }
+    }
     case MessageType.ack:
       return { type: 'ack', docId: r.fixed('docId', DOC_ID_BYTES), seq: r.varUint('seq'), serverSeq: r.varUint('serverSeq') }
     case MessageType.opResult:

@@ -48,6 +48,8 @@ export interface Chains {
   failed(items: readonly PendingPush[]): void
   /** The device's chain head seq for the doc, counting pushes accepted but not yet stored. */
   headSeq(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array): Promise<number>
+  /** A device's envelopes of a doc with from ≤ seq ≤ to that are accepted but not stored yet (sent early to subscribers). */
+  pendingBySeq(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array, from: number, to: number): Uint8Array[]
 }
 
 export function createChains(storage: RelayStorage, maxCached: number): Chains {
@@ -147,6 +149,18 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
 
     async headSeq(vaultId, docId, deviceId) {
       return (await headOf(`${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`, { vaultId, docId, deviceId })).seq
+    },
+
+    pendingBySeq(vaultId, docId, deviceId, from, to) {
+      const key = `${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`
+      const head = heads.get(key)
+      const out: Uint8Array[] = []
+      if (!head || head.pending === 0) return out
+      for (let seq = Math.max(from, head.seq - head.pending + 1); seq <= Math.min(to, head.seq); seq++) {
+        const item = pending.get(`${key}:${seq}`)
+        if (item) out.push(item.record.bytes)
+      }
+      return out
     },
 
     failed(items) {

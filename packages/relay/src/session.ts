@@ -251,7 +251,10 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
       case 'fetchSeqs': {
         if (!(await member())) return
         if (m.to < m.from || m.to - m.from >= 10_000) return close(CloseCode.badFrame, 'fetchSeqs: from..to must name 1 to 10,000 seqs')
-        const items = await deps.findBySeq(auth.vaultId, m.docId, m.deviceId, m.from, m.to)
+        // Accepted but not stored yet (read first: one stored meanwhile then shows up twice, never not at all).
+        // A device may see an envelope early and miss its predecessor, which the relay is still storing.
+        const early = deps.chains.pendingBySeq(auth.vaultId, m.docId, m.deviceId, m.from, m.to).map((envelope) => ({ serverSeq: 0, envelope }))
+        const items = [...early, ...(await deps.findBySeq(auth.vaultId, m.docId, m.deviceId, m.from, m.to))]
         if (!open) return
         if (items.length > 0) outbox.push({ type: 'envelopes', docId: m.docId, items })
         return outbox.push({ type: 'fetched', docId: m.docId, deviceId: m.deviceId, from: m.from, to: m.to, count: items.length })

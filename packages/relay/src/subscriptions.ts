@@ -18,6 +18,8 @@ interface Subscription {
   /** The last `stored` head sent, and when (performance.now()). */
   marked: number
   markedAt: number
+  /** Per author (hex), the highest seq sent early and stored since the last marker: the marker's `heads`. */
+  confirms: Map<string, { deviceId: Uint8Array; seq: number }>
 }
 
 interface Channel {
@@ -83,10 +85,12 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
   /** Sends a due marker now: everything up to `delivered` is stored and was sent to this connection. */
   function sendMarker(sub: Subscription): void {
     due.delete(sub)
-    if (sub.cancelled || !sub.conn.isOpen() || sub.delivered <= sub.marked) return
+    if (sub.cancelled || !sub.conn.isOpen() || (sub.delivered <= sub.marked && sub.confirms.size === 0)) return
     sub.marked = sub.delivered
     sub.markedAt = performance.now()
-    sub.conn.outbox.push({ type: 'stored', docId: sub.docId, head: sub.delivered })
+    const heads = [...sub.confirms.values()]
+    sub.confirms.clear()
+    sub.conn.outbox.push({ type: 'stored', docId: sub.docId, head: sub.delivered, heads })
   }
 
   /** A due marker goes with this connection's next messages once the last one is old enough; else the timer sends it. */
@@ -160,7 +164,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       if (!keys.has(key) && keys.size >= limits.maxSubscriptions) return 'too-many'
       const old = ch.subs.get(conn)
       if (old) old.cancelled = true
-      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor, markedAt: 0 }
+      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor, markedAt: 0, confirms: new Map() }
       ch.subs.set(conn, sub)
       keys.add(key)
       byConn.set(conn, keys)
@@ -220,7 +224,11 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
             sent = true
             conn.outbox.push({ type: 'ack', docId, seq: item.record.seq, serverSeq: item.serverSeq })
           } else if (fresh && item.early?.has(conn)) {
-            early = true // sent before it was stored: only the marker is left to send
+            // Sent before it was stored: only the marker is left to send, naming its author's seq.
+            early = true
+            const r = item.record
+            const key = toHex(r.deviceId)
+            if ((sub.confirms.get(key)?.seq ?? 0) < r.seq) sub.confirms.set(key, { deviceId: r.deviceId, seq: r.seq })
           } else if (fresh) {
             run.push({ serverSeq: item.serverSeq, envelope: item.record.bytes })
           }
