@@ -1,11 +1,14 @@
 import type { LocalEnvelope } from './localStore.js'
 
+const CHUNK_BYTES = 256 * 1024
+
 /**
  * One doc's envelopes in memory, in columns: authors, seqs and server seqs in
- * typed arrays, the envelope bytes packed one after another in one buffer.
- * A device holds thousands of envelopes per doc until a snapshot compacts
+ * typed arrays, the envelope bytes packed one after another in chunks. A
+ * device holds thousands of envelopes per doc until a snapshot compacts
  * them; as objects (an entry and a byte array each) they would be most of
- * what every garbage collection walks, here they are a few buffers.
+ * what every garbage collection walks, here they are a few buffers. Chunks
+ * are never copied to grow: copying megabytes would stall the event loop.
  */
 export class EnvelopeLog {
   private authors: string[] = []
@@ -14,9 +17,10 @@ export class EnvelopeLog {
   private seqOf = new Float64Array(64)
   /** -1: not known yet (an own envelope before its acknowledgement, or one received before the relay stored it). */
   private serverSeqOf = new Float64Array(64)
-  private startOf = new Float64Array(64)
+  private chunkOf = new Uint32Array(64)
+  private startOf = new Uint32Array(64)
   private lengthOf = new Uint32Array(64)
-  private bytes = new Uint8Array(64 * 1024)
+  private chunks: Uint8Array[] = []
   private used = 0
   length = 0
 
@@ -48,8 +52,7 @@ export class EnvelopeLog {
 
   /** The stored bytes, as a copy the caller may keep. */
   envelope(row: number): Uint8Array {
-    const start = this.startOf[row] as number
-    return this.bytes.slice(start, start + (this.lengthOf[row] as number))
+    return this.view(row).slice()
   }
 
   entry(row: number): LocalEnvelope {
@@ -67,37 +70,39 @@ export class EnvelopeLog {
     this.place(row, envelope)
   }
 
-  /** Keeps the rows `keep` says, in order; returns each kept row's new index (-1 for dropped ones). */
+  /** Keeps the rows `keep` says, in order, in fresh chunks; returns each kept row's new index (-1 for dropped ones). */
   retain(keep: (row: number) => boolean): Int32Array {
     const moved = new Int32Array(this.length).fill(-1)
-    const old = { bytes: this.bytes, startOf: this.startOf, lengthOf: this.lengthOf }
-    let size = 0
-    for (let r = 0; r < this.length; r++) if (keep(r)) size += old.lengthOf[r] as number
-    this.bytes = new Uint8Array(Math.max(64 * 1024, size * 2))
-    this.startOf = new Float64Array(this.seqOf.length)
-    this.lengthOf = new Uint32Array(this.seqOf.length)
+    const kept: number[] = []
+    for (let r = 0; r < this.length; r++) if (keep(r)) kept.push(r)
+    const bytes = kept.map((r) => this.view(r))
+    this.chunks = []
     this.used = 0
-    let n = 0
-    for (let r = 0; r < this.length; r++) {
-      if (!keep(r)) continue
+    kept.forEach((r, n) => {
       this.authorOf[n] = this.authorOf[r] as number
       this.seqOf[n] = this.seqOf[r] as number
       this.serverSeqOf[n] = this.serverSeqOf[r] as number
-      const start = old.startOf[r] as number
-      this.place(n, old.bytes.subarray(start, start + (old.lengthOf[r] as number)))
-      moved[r] = n++
-    }
-    this.length = n
+      this.place(n, bytes[n] as Uint8Array)
+      moved[r] = n
+    })
+    this.length = kept.length
     return moved
   }
 
+  private view(row: number): Uint8Array {
+    const start = this.startOf[row] as number
+    return (this.chunks[this.chunkOf[row] as number] as Uint8Array).subarray(start, start + (this.lengthOf[row] as number))
+  }
+
   private place(row: number, envelope: Uint8Array): void {
-    if (this.used + envelope.length > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + envelope.length))
-      grown.set(this.bytes.subarray(0, this.used))
-      this.bytes = grown
+    let chunk = this.chunks[this.chunks.length - 1]
+    if (!chunk || this.used + envelope.length > chunk.length) {
+      chunk = new Uint8Array(Math.max(CHUNK_BYTES, envelope.length))
+      this.chunks.push(chunk)
+      this.used = 0
     }
-    this.bytes.set(envelope, this.used)
+    chunk.set(envelope, this.used)
+    this.chunkOf[row] = this.chunks.length - 1
     this.startOf[row] = this.used
     this.lengthOf[row] = envelope.length
     this.used += envelope.length
@@ -112,7 +117,8 @@ export class EnvelopeLog {
     this.authorOf = grow(this.authorOf, (n) => new Uint32Array(n))
     this.seqOf = grow(this.seqOf, (n) => new Float64Array(n))
     this.serverSeqOf = grow(this.serverSeqOf, (n) => new Float64Array(n))
-    this.startOf = grow(this.startOf, (n) => new Float64Array(n))
+    this.chunkOf = grow(this.chunkOf, (n) => new Uint32Array(n))
+    this.startOf = grow(this.startOf, (n) => new Uint32Array(n))
     this.lengthOf = grow(this.lengthOf, (n) => new Uint32Array(n))
   }
 }
