@@ -1,4 +1,5 @@
-import { toHex } from '@mindsync/crypto'
+// No import of the crypto package: the storage's writer thread loads this file.
+const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 import type { CoveredHead } from '@mindsync/protocol'
 
 /** hex device id → the seq a snapshot covers that device up to. */

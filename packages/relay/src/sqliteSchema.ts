@@ -1,7 +1,7 @@
 import { randomBytes } from '@mindsync/crypto'
 import { decodeEnvelope, envelopeHash } from '@mindsync/protocol'
-import type { CoveredHead } from '@mindsync/protocol'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { bytesOf } from './sqliteOpen.js'
 
 /** SQL to run, or a step that needs code. */
 type Migration = string | ((db: Database.Database) => void)
@@ -54,8 +54,6 @@ const MIGRATIONS: readonly Migration[] = [
 /** The schema version this code writes. */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length
 
-// better-sqlite3 returns Buffers; hand out plain Uint8Arrays (a view, no copy).
-export const bytesOf = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)')
@@ -75,25 +73,4 @@ export function migrate(db: Database.Database): void {
       db.prepare("INSERT INTO meta (key, value) VALUES ('relay_id', ?)").run(randomBytes(16))
     }
   }).immediate()
-}
-
-/** Opens the file with the relay's settings (WAL, the chosen `synchronous`); `migrate` brings the schema up to date. */
-export function openDatabase(path: string, synchronous: 'full' | 'normal' = 'full', options: { migrate?: boolean } = {}): Database.Database {
-  const db = new Database(path)
-  try {
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
-    db.pragma('busy_timeout = 5000')
-    db.pragma('foreign_keys = ON')
-    if (options.migrate !== false) migrate(db)
-  } catch (e) {
-    db.close()
-    throw e
-  }
-  return db
-}
-
-/** A doc's base covers, read with `SELECT device_id AS deviceId, seq, hash FROM base_covers WHERE doc = ?`. */
-export function coversFrom(statement: Database.Statement, doc: number): CoveredHead[] {
-  return (statement.all(doc) as { deviceId: Buffer; seq: number; hash: Buffer }[]).map((c) => ({ deviceId: bytesOf(c.deviceId), seq: c.seq, hash: bytesOf(c.hash) }))
 }

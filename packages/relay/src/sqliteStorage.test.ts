@@ -126,9 +126,9 @@ describe('SQLite relay storage', () => {
     await b.close()
   })
 
-  it('refuses a database written by a newer relay', () => {
+  it('refuses a database written by a newer relay', async () => {
     const path = join(dir, 'newer.db')
-    createSqliteRelayStorage(path).close()
+    await createSqliteRelayStorage(path).close()
     const db = new Database(path)
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(SQLITE_SCHEMA_VERSION + 1, Date.now())
     db.close()

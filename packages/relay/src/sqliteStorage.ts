@@ -1,6 +1,7 @@
 import type { CoveredHead } from '@mindsync/protocol'
 import type Database from 'better-sqlite3'
-import { SQLITE_SCHEMA_VERSION, bytesOf, coversFrom, openDatabase } from './sqliteSchema.js'
+import { bytesOf, coversFrom, openDatabase } from './sqliteOpen.js'
+import { SQLITE_SCHEMA_VERSION, migrate } from './sqliteSchema.js'
 import { inlineWrites, startWriterThread } from './sqliteWriter.js'
 import { prepareWrites } from './sqliteWrites.js'
 import type { BaseSnapshot, RelayStorage, StoredItem } from './storage.js'
@@ -37,7 +38,7 @@ export interface SqliteRelayStorageOptions {
  */
 export function createSqliteRelayStorage(path: string, options: SqliteRelayStorageOptions = {}): RelayStorage {
   const synchronous = options.synchronous ?? 'full'
-  const db: Database.Database = openDatabase(path, synchronous)
+  const db: Database.Database = openDatabase(path, synchronous, migrate)
   const writes = path === ':memory:' || options.writer === 'inline' ? inlineWrites(prepareWrites(db)) : startWriterThread(path, synchronous)
   const relayId = bytesOf((db.prepare("SELECT value FROM meta WHERE key = 'relay_id'").get() as { value: Buffer }).value)
 

@@ -36,7 +36,7 @@ function threadFile(): string {
  */
 export function startWriterThread(path: string, synchronous: 'full' | 'normal'): AsyncWrites {
   // None of the parent's flags: they may be V8 flags a thread refuses, or --conditions asking for TypeScript sources (a test runner).
-  const worker = new Worker(threadFile(), { workerData: { path, synchronous }, execArgv: [] })
+  const worker = new Worker(threadFile(), { workerData: { path, synchronous }, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } })
   // Held only while an answer is awaited: an idle relay (or a test) may exit.
   worker.unref()
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()

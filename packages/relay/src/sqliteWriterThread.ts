@@ -1,7 +1,7 @@
 // The writer thread's entry point (see sqliteWriter.ts): one connection to the
 // relay's file, every write in arrival order, answers by request id.
 import { parentPort, workerData } from 'node:worker_threads'
-import { openDatabase } from './sqliteSchema.js'
+import { openDatabase } from './sqliteOpen.js'
 import { prepareWrites } from './sqliteWrites.js'
 import type { SqliteWrites } from './sqliteWrites.js'
 
@@ -15,7 +15,7 @@ export type WriteAnswer = { id: number; ok: true; result: unknown } | { id: numb
 
 const { path, synchronous } = workerData as { path: string; synchronous: 'full' | 'normal' }
 // The main thread has migrated the schema before starting this thread.
-const db = openDatabase(path, synchronous, { migrate: false })
+const db = openDatabase(path, synchronous)
 const writes = prepareWrites(db)
 const port = parentPort as NonNullable<typeof parentPort>
 

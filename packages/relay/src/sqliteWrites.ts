@@ -1,7 +1,7 @@
 import type { CoveredHead } from '@mindsync/protocol'
 import type Database from 'better-sqlite3'
 import { copyCovers, dominates } from './covers.js'
-import { coversFrom } from './sqliteSchema.js'
+import { coversFrom } from './sqliteOpen.js'
 import type { EnvelopeRecord } from './storage.js'
 
 /** Every write the relay makes, on one connection: run here, or in the writer thread (sqliteWriter.ts). */
