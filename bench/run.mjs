@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnChild } from './lib/ipc.mjs'
 import { SYSTEMS, plan } from './lib/plan.mjs'
-import { claims, clientCostTable, markdownTable, svgChart } from './lib/report.mjs'
+import { claims, clientCostTable, markdownTable, pausesTable, svgChart } from './lib/report.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
@@ -117,8 +117,9 @@ const sizes = quick ? '; quick: smaller counts, see the JSON' : ''
 const title = `mindsync vs peers (${mode} run, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores${sizes})`
 const table = markdownTable(records)
 const costs = clientCostTable(records)
+const pauses = pausesTable(records)
 const checked = claims(records)
-const md = [`# ${title}`, '', table, '', costs, '', checked.markdown, '', `Run took ${seconds} s.`, ''].join('\n')
+const md = [`# ${title}`, '', table, '', costs, '', pauses, '', checked.markdown, '', `Run took ${seconds} s.`, ''].join('\n')
 mkdirSync(resultsDir, { recursive: true })
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(records, null, 2)}\n`)
 writeFileSync(join(resultsDir, 'latest.md'), md)

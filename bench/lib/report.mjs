@@ -33,6 +33,23 @@ export function markdownTable(records) {
   return lines.join('\n')
 }
 
+/** What held each process in the latency scenarios: event-loop utilisation, GC time and the longest stall, per system. */
+export function pausesTable(records) {
+  const scenarios = ['fanout-10-fixed1000', 'fanout-10-fixed100']
+  const lines = ['| scenario | system | devices loop busy | devices CPU (cores) | devices GC ms | longest devices stall ms | relay loop busy | relay CPU (cores) | longest relay stall ms |', '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+  let any = false
+  for (const scenario of scenarios) {
+    for (const system of SYSTEMS) {
+      const r = find(records, system, scenario)
+      if (!r || r.clientsLoopBusy === undefined) continue
+      any = true
+      const f = (x) => formatNumber(x)
+      lines.push(`| ${scenario} | ${system} | ${f(r.clientsLoopBusy)} | ${f(r.clientsCpuLoad)} | ${f(r.clientsGcMs)} | ${f(r.clientsLoopMaxMs)} | ${f(r.relayLoopBusy)} | ${f(r.relayCpuLoad)} | ${f(r.relayLoopMaxMs)} |`)
+    }
+  }
+  return any ? lines.join('\n') : ''
+}
+
 export function clientCostTable(records) {
   const r = find(records, 'mindsync', 'client-cost')
   if (!r) return ''

@@ -210,18 +210,13 @@ export function withTags(env: Envelope, tags: readonly ReceiverTag[]): Envelope 
     if (t.to.length !== TAG_TO_BYTES || t.tag.length !== RECEIVER_TAG_BYTES) throw new MindsyncError('E_INVALID_INPUT', 'envelope: a receiver tag is 4 + 16 bytes', 'tags')
   }
   const signedEnd = env.signed.length + SIGNATURE_BYTES
-  const countBytes = tags.length === 0 ? 0 : varUintBytes(tags.length)
+  const count = tags.length === 0 ? new Uint8Array(0) : encoding.encode((e) => encoding.writeVarUint(e, tags.length))
+  const countBytes = count.length
   const bytes = new Uint8Array(signedEnd + countBytes + tags.length * TAG_ENTRY_BYTES)
   bytes.set(env.bytes.subarray(0, signedEnd), 0)
   if (tags.length > 0) {
-    let o = signedEnd
-    for (let n = tags.length; ; n = Math.floor(n / 0x80)) {
-      if (n < 0x80) {
-        bytes[o++] = n
-        break
-      }
-      bytes[o++] = (n & 0x7f) | 0x80
-    }
+    bytes.set(count, signedEnd)
+    let o = signedEnd + countBytes
     for (const t of tags) {
       bytes.set(t.to, o)
       bytes.set(t.tag, o + TAG_TO_BYTES)
@@ -240,15 +235,6 @@ export function withTags(env: Envelope, tags: readonly ReceiverTag[]): Envelope 
     tagBytes: bytes.subarray(signedEnd + countBytes),
     bytes,
   }
-}
-
-function varUintBytes(n: number): number {
-  let len = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80)
-    len++
-  }
-  return len
 }
 
 export interface SealInput extends EnvelopeHeader {
