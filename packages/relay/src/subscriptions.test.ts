@@ -136,11 +136,14 @@ describe('subscriptions', () => {
   it('[invariant] every subscriber gets every serverSeq after its cursor exactly once (in order, but for those sent early), with pushes during catch-up', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const random = rng(seed)
+      // The storage's jitter draws from a generator of its own: how often the storage is called
+      // depends on timing, and must not change which pushes and subscriptions the seed makes.
+      const jitterRandom = rng(seed + 1_000_003)
       const inner = createMemoryRelayStorage()
       // Jitter before and after each read and write, as over a network:
       // a page can be stale when it arrives, and a stored batch can be
       // visible to readers before its fan-out runs.
-      const jitter = () => sleep(Math.floor(random() * 3))
+      const jitter = () => sleep(Math.floor(jitterRandom() * 3))
       const storage: RelayStorage = {
         ...inner,
         async readEnvelopes(...args) {
@@ -156,7 +159,7 @@ describe('subscriptions', () => {
         async appendEnvelopes(batch) {
           await jitter()
           const seqs = await inner.appendEnvelopes(batch)
-          await sleep(Math.floor(random() * 8))
+          await sleep(Math.floor(jitterRandom() * 8))
           return seqs
         },
       }
