@@ -1,7 +1,8 @@
 import { createSyncClient } from '@mindsync/client'
 import type { Transport } from '@mindsync/client'
 import { toHex } from '@mindsync/crypto'
-import { EnvelopeKind, decodeEnvelope } from '@mindsync/protocol'
+import { EnvelopeKind, decodeEnvelope, decodeFrame, encodeFrame } from '@mindsync/protocol'
+import type { RelayMessage } from '@mindsync/protocol'
 import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
 import type { RelayCore, RelayStorage } from '@mindsync/relay'
 import { describe, expect, it } from 'vitest'
@@ -170,5 +171,49 @@ describe('early fan-out', () => {
     expect(notes(watch)).toEqual([])
     await phone.client.close()
     await watch.client.close()
+  })
+
+  it('[EF4] a relay that confirms an author\u2019s envelopes as stored and then withholds one of them is reported, although the hole was first noticed before the confirmation', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage(), log: silentLog })
+    const honest = createCoreTransport(core)
+    let victim = ''
+    let hidden = { author: '', seq: 0 }
+    // Towards the victim, the relay drops one envelope, early and when fetched, and forwards everything else.
+    const hiding: Transport = {
+      async connect(request, handlers) {
+        return honest.connect(request, {
+          onClose: handlers.onClose,
+          onFrame(frame) {
+            if (toHex(request.signPub) !== victim) return handlers.onFrame(frame)
+            const keep = (m: RelayMessage): RelayMessage => {
+              if (m.type !== 'envelopes') return m
+              const items = m.items.filter((it) => {
+                const h = decodeEnvelope(it.envelope).header
+                return !(toHex(h.deviceId) === hidden.author && h.seq === hidden.seq)
+              })
+              return { ...m, items }
+            }
+            handlers.onFrame(encodeFrame((decodeFrame(frame) as RelayMessage[]).map(keep)))
+          },
+        })
+      },
+    }
+    const phone = await founder('phone', hiding)
+    const laptop = await admit(phone, 'laptop', hiding)
+    victim = toHex(phone.client.identity.signPub)
+    hidden = { author: laptop.client.deviceId, seq: 2 }
+    await online(phone)
+    await online(laptop)
+    await write(laptop, 'one')
+    await write(laptop, 'two (withheld)')
+    await write(laptop, 'three')
+    // The phone sees seq 3 early, asks for seq 2 at once (not stored yet as far as it knows: no alert),
+    // then the stored marker confirms seq 3: asked again, still not served, now withheld.
+    await until('the phone reports seq 2 withheld', () => phone.client.alerts().some((a) => a.kind === 'withheld'))
+    expect(phone.client.alerts()[0]).toMatchObject({ kind: 'withheld', author: laptop.client.deviceId, evidence: { from: 2, to: 2, missing: 1 } })
+    // Yjs holds 'three' until 'two', from the same writer, arrives.
+    expect(notes(phone)).toEqual(['one'])
+    await phone.client.close()
+    await laptop.client.close()
   })
 })

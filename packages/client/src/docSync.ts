@@ -489,6 +489,8 @@ export class DocSync {
   storedUpTo(head: number, heads: readonly { deviceId: Uint8Array; seq: number }[]): Promise<void> {
     this.reads = this.reads.then(async () => {
       for (const h of heads) this.confirm(toHex(h.deviceId), h.seq)
+      // A hole asked for while the relay was still storing what names it is asked for again now.
+      if (this.caughtUp && heads.length > 0) this.repair()
       if (head <= this.cursor) return
       await this.ctx.store.addReceived(this.key, [], head)
       this.cursor = Math.max(this.cursor, head)

@@ -59,7 +59,10 @@ export class IntegrityCheck {
     for (const r of out) {
       for (let from = r.from; from <= r.to; from += MAX_FETCH) {
         const range = { author: r.author, from, to: Math.min(r.to, from + MAX_FETCH - 1) }
-        const key = `${range.author}/${range.from}/${range.to}`
+        // Asked once while the relay is not known to have stored all of it (an envelope sent early
+        // may name one still being stored), and once more when it is: then what is missing was withheld.
+        const stored = this.storedUpTo(range.author) >= range.to
+        const key = `${range.author}/${range.from}/${range.to}/${stored}`
         if (!this.asked.has(key)) {
           this.asked.add(key)
           ranges.push(range)
