@@ -204,6 +204,12 @@ export class DocSync {
     if (seq > (this.confirmed.get(author) ?? 0)) this.confirmed.set(author, seq)
   }
 
+  /** An envelope the relay stored: its author's chain up to it is stored, and so is all a snapshot covers. */
+  private confirmStored(author: string, header: Envelope['header']): void {
+    this.confirm(author, header.seq)
+    for (const c of header.covers ?? []) this.confirm(toHex(c.deviceId), c.seq)
+  }
+
   /** An author's hole-free head as far as the relay is known to have stored it (seq 0 when its hash is not known). */
   private storedHead(author: string): { seq: number; hash: Uint8Array } {
     const head = this.chains.contiguousHead(author)
@@ -230,10 +236,7 @@ export class DocSync {
         this.ackedMax = Math.max(this.ackedMax, item.seq)
         this.ackedServerMax = Math.max(this.ackedServerMax, item.serverSeq)
       }
-      if (item.serverSeq !== null) {
-        this.confirm(item.author, item.seq)
-        for (const c of env.header.covers ?? []) this.confirm(toHex(c.deviceId), c.seq)
-      }
+      if (item.serverSeq !== null) this.confirmStored(item.author, env.header)
       this.sinceSnapshot.note(env, item.envelope.length)
       const key = this.ctx.membership.derivedKey(env.header.epoch, 'envelope')
       if (key && CONTENT_KINDS.has(env.header.kind)) updates.push(contentOf(env, openEnvelope(env, key)))
@@ -573,7 +576,7 @@ export class DocSync {
       const d = decoded[i] as Decoded | Error
       const result = d instanceof Error ? { code: 'E_BAD_FRAME' as const, message: d.message } : this.check(d, authentic[i] === true)
       // Served with a serverSeq: the relay stored it (a duplicate of one sent early confirms that one).
-      if (item.serverSeq > 0 && !(d instanceof Error) && result === 'duplicate') this.confirm(d.author, d.env.header.seq)
+      if (item.serverSeq > 0 && !(d instanceof Error) && (result === 'duplicate' || !('code' in result))) this.confirmStored(d.author, d.env.header)
       if (result === 'duplicate') continue
       if ('code' in result) {
         // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
@@ -591,10 +594,6 @@ export class DocSync {
       this.chains.add(author, env.header.seq, env.header.prevHash, hash)
       accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq > 0 ? item.serverSeq : null, envelope: item.envelope })
       this.sinceSnapshot.note(env, item.envelope.length)
-      if (item.serverSeq > 0) {
-        this.confirm(author, env.header.seq)
-        for (const c of env.header.covers ?? []) this.confirm(toHex(c.deviceId), c.seq)
-      }
       if (env.header.kind === EnvelopeKind.snapshot) {
         snapshots.push(env)
         for (const c of env.header.covers ?? []) this.chains.cover(toHex(c.deviceId), c.seq, c.hash)

@@ -160,6 +160,7 @@ describe('envelope', () => {
     // An empty trailer would give one tag list two encodings.
     expect(expectCode(() => decodeEnvelope(Uint8Array.of(...env.bytes, 0)), 'E_BAD_FRAME', 'tags count').message).toMatch(/at least one tag/)
     expectCode(() => decodeEnvelope(Uint8Array.of(...env.bytes, 1, 1, 2, 3)), 'E_BAD_FRAME', 'tags[0].to')
+    expect(expectCode(() => decodeEnvelope(Uint8Array.of(...env.bytes, 2, ...new Uint8Array(20), 1, 2, 3, 4, 5)), 'E_BAD_FRAME', 'tags[1].tag').message).toMatch(/needs 16 bytes, only 1 left/)
     const tagged = withTags(env, [{ to: filled(4, 1), tag: filled(16, 2) }])
     const err = expectCode(() => decodeEnvelope(Uint8Array.of(...tagged.bytes, 0)), 'E_BAD_FRAME', 'end')
     expect(err.message).toMatch(/1 unexpected trailing bytes/)

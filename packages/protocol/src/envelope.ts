@@ -210,7 +210,7 @@ export function withTags(env: Envelope, tags: readonly ReceiverTag[]): Envelope 
     if (t.to.length !== TAG_TO_BYTES || t.tag.length !== RECEIVER_TAG_BYTES) throw new MindsyncError('E_INVALID_INPUT', 'envelope: a receiver tag is 4 + 16 bytes', 'tags')
   }
   const signedEnd = env.signed.length + SIGNATURE_BYTES
-  const count = tags.length === 0 ? new Uint8Array(0) : encoding.encode((e) => encoding.writeVarUint(e, tags.length))
+  const count = tags.length === 0 ? EMPTY : encoding.encode((e) => encoding.writeVarUint(e, tags.length))
   const countBytes = count.length
   const bytes = new Uint8Array(signedEnd + countBytes + tags.length * TAG_ENTRY_BYTES)
   bytes.set(env.bytes.subarray(0, signedEnd), 0)

@@ -52,6 +52,9 @@ export interface Chains {
   pendingBySeq(vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array, from: number, to: number): Uint8Array[]
 }
 
+/** vault:doc:device (hex), as PendingPush.chainKey. */
+const chainKeyOf = (vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array): string => `${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`
+
 export function createChains(storage: RelayStorage, maxCached: number): Chains {
   const heads = new BoundedMap<string, ChainHead>(maxCached, (h) => h.pending > 0)
   const loading = new Map<string, Promise<ChainHead>>()
@@ -148,11 +151,11 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
     },
 
     async headSeq(vaultId, docId, deviceId) {
-      return (await headOf(`${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`, { vaultId, docId, deviceId })).seq
+      return (await headOf(chainKeyOf(vaultId, docId, deviceId), { vaultId, docId, deviceId })).seq
     },
 
     pendingBySeq(vaultId, docId, deviceId, from, to) {
-      const key = `${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`
+      const key = chainKeyOf(vaultId, docId, deviceId)
       const head = heads.get(key)
       const out: Uint8Array[] = []
       if (!head || head.pending === 0) return out

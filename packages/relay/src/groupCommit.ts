@@ -38,13 +38,21 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   const { storage, onStored, onFailed, beforeWrite, delayMs = 0 } = options
   let queue: PendingPush[] = []
   let writing: Promise<void> | undefined
-  let timer: ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout> | undefined
+  /** Cancels the scheduled write, while one is scheduled. */
+  let cancelScheduled: (() => void) | undefined
   let count = 0
 
   const schedule = (): void => {
-    // setImmediate runs after this turn's I/O callbacks and promise jobs:
-    // everything decoded from the frames of this turn joins the batch.
-    if (!timer && !writing && queue.length > 0) timer = delayMs > 0 ? setTimeout(write, delayMs) : setImmediate(write)
+    if (cancelScheduled || writing || queue.length === 0) return
+    if (delayMs > 0) {
+      const t = setTimeout(write, delayMs)
+      cancelScheduled = () => clearTimeout(t)
+    } else {
+      // setImmediate runs after this turn's I/O callbacks and promise jobs:
+      // everything decoded from the frames of this turn joins the batch.
+      const t = setImmediate(write)
+      cancelScheduled = () => clearImmediate(t)
+    }
   }
 
   async function writeBatch(batch: PendingPush[]): Promise<void> {
@@ -63,7 +71,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   }
 
   function write(): void {
-    timer = undefined
+    cancelScheduled = undefined
     if (writing || queue.length === 0) return
     const batch = queue
     queue = []
@@ -88,10 +96,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       while (writing || queue.length > 0) {
         if (writing) await writing
         else {
-          if (timer) {
-            clearImmediate(timer as ReturnType<typeof setImmediate>)
-            clearTimeout(timer as ReturnType<typeof setTimeout>)
-          }
+          cancelScheduled?.()
           write()
         }
       }
