@@ -125,6 +125,28 @@ const counterexamples: { name: string; c: MaliciousCase }[] = [
       ],
     },
   },
+  {
+    name: "[M1-r7] a fork healed by a replayed push (the lost envelope stored again at another serverSeq) is raised: the relay served another envelope at the serverSeq it had acknowledged for the device's own (seed 1551348952, path 147)",
+    c: {
+      seed: -13,
+      devices: 2,
+      removed: false,
+      attack: { kind: 'fork', splitAt: 0, sideB: [0, 2, 1], meetOn: 'A', rotate: false, primed: false, meetAt: 3 },
+      noise: { flip: 0.3, inject: 0.7, injections: ['non-member', 'equivocating', 'misrouted-vault'], replay: 0, replayUp: 0.1, hideCheckpoints: false, duplicate: 0.1, reorder: false, maxDelay: 2 },
+      steps: [
+        { type: 'write', d: 3 },
+        { type: 'sync2', a: 1, b: 2 },
+        { type: 'write', d: 1 },
+        { type: 'checkpoint', d: 2 },
+        { type: 'sync', d: 1 },
+        { type: 'sync', d: 1 },
+        { type: 'sync', d: 0 },
+        { type: 'write', d: 0 },
+        { type: 'write', d: 3 },
+        { type: 'write', d: 0 },
+      ],
+    },
+  },
 ]
 
 describe('counterexamples found by the malicious-relay property, kept as named regressions', () => {

@@ -135,6 +135,15 @@ export class DocSync {
    * stop at it, so a relay that crashed before storing them is not accused.
    */
   private readonly confirmed = new Map<string, number>()
+  /**
+   * Own acknowledged envelopes the relay has not yet served past (serverSeq
+   * above the cursor), serverSeq → own seq, in the order acknowledged. A
+   * relay numbers each envelope of a doc once, so another envelope served
+   * at one of these serverSeqs shows this device a different history than
+   * the one it acknowledged: a fork (what a replayed push can hide from
+   * every other check).
+   */
+  private readonly ownAbove = new Map<number, number>()
   private readonly sinceSnapshot = new SinceSnapshot()
   /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
   private unsent: OutboxEntry[] = []
@@ -243,6 +252,8 @@ export class DocSync {
     }
     this.applyUpdates(updates)
     this.cursor = await this.ctx.store.getCursor(this.key)
+    const own = stored.filter(({ item }) => item.author === this.ctx.identity.id && item.serverSeq !== null && item.serverSeq > this.cursor)
+    for (const { item } of own.sort((a, b) => (a.item.serverSeq as number) - (b.item.serverSeq as number))) this.ownAbove.set(item.serverSeq as number, item.seq)
     for (const o of await this.ctx.store.listOutbox(this.key)) this.outbox.add(o.seq)
     this.doc.on('beforeTransaction', this.onBeforeTransaction)
     this.doc.on('afterAllTransactions', this.onAfterAllTransactions)
@@ -455,6 +466,7 @@ export class DocSync {
       await this.ctx.store.acknowledge(this.key, seq, serverSeq)
       this.confirm(this.ctx.identity.id, seq)
       this.outbox.delete(seq)
+      if (serverSeq > this.cursor) this.ownAbove.set(serverSeq, seq)
       this.ackedMax = Math.max(this.ackedMax, seq)
       this.ackedServerMax = Math.max(this.ackedServerMax, serverSeq)
       this.ctx.changed()
@@ -474,7 +486,7 @@ export class DocSync {
         })
       }
       this.caughtUp = true
-      if (head > this.cursor) this.cursor = head
+      this.advanceCursor(head)
       this.repair()
       this.ctx.changed()
     })
@@ -496,7 +508,7 @@ export class DocSync {
       if (this.caughtUp && heads.length > 0) this.repair()
       if (head <= this.cursor) return
       await this.ctx.store.addReceived(this.key, [], head)
-      this.cursor = Math.max(this.cursor, head)
+      this.advanceCursor(head)
     })
     return this.reads
   }
@@ -576,7 +588,10 @@ export class DocSync {
       const d = decoded[i] as Decoded | Error
       const result = d instanceof Error ? { code: 'E_BAD_FRAME' as const, message: d.message } : this.check(d, authentic[i] === true)
       // Served with a serverSeq: the relay stored it (a duplicate of one sent early confirms that one).
-      if (item.serverSeq > 0 && !(d instanceof Error) && (result === 'duplicate' || !('code' in result))) this.confirmStored(d.author, d.env.header)
+      if (item.serverSeq > 0 && !(d instanceof Error) && (result === 'duplicate' || !('code' in result))) {
+        this.confirmStored(d.author, d.env.header)
+        this.checkServerSeq(item.serverSeq, d)
+      }
       if (result === 'duplicate') continue
       if ('code' in result) {
         // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
@@ -603,10 +618,37 @@ export class DocSync {
       else if (env.header.kind === EnvelopeKind.checkpoint && author !== this.ctx.identity.id) this.compareCheckpoint(author, plaintext)
     }
     await this.ctx.store.addReceived(this.key, accepted, cursor)
-    this.cursor = cursor
+    this.advanceCursor(cursor)
     this.applyUpdates(updates)
     for (const env of snapshots) await this.compactWith(env)
     if (this.caughtUp) this.repair()
+  }
+
+  /** The relay's log moved on to `to`: own envelopes numbered up to it were served or passed. */
+  private advanceCursor(to: number): void {
+    if (to <= this.cursor) return
+    this.cursor = to
+    // Acknowledged in serverSeq order but for resends, so the first one still above ends the sweep.
+    for (const serverSeq of this.ownAbove.keys()) {
+      if (serverSeq > to) break
+      this.ownAbove.delete(serverSeq)
+    }
+  }
+
+  /** An authentic envelope served at a serverSeq the relay gave one of this device's own: the same one, or a fork. */
+  private checkServerSeq(serverSeq: number, { env, author }: Decoded): void {
+    const ownSeq = this.ownAbove.get(serverSeq)
+    if (ownSeq === undefined) return
+    const self = this.ctx.identity.id
+    if (author === self && env.header.seq === ownSeq) return
+    // A resend of an envelope a snapshot had pruned is acknowledged with the snapshot's serverSeq.
+    if (env.header.kind === EnvelopeKind.snapshot && env.header.covers?.some((c) => toHex(c.deviceId) === self && c.seq >= ownSeq)) return
+    this.ctx.alert({
+      kind: 'fork',
+      doc: this.name,
+      message: `the relay acknowledged this device's envelope ${ownSeq} as its entry ${serverSeq}, but now serves envelope ${env.header.seq} of ${author} there: it shows devices different histories`,
+      evidence: { serverSeq, ownSeq, servedAuthor: author, servedSeq: env.header.seq },
+    })
   }
 
   private signedByAuthor({ env }: Decoded): boolean {
