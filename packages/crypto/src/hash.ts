@@ -1,4 +1,5 @@
-// SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and a domain-separated hash.
+// SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), HMAC-SHA-512/256 (libsodium's
+// crypto_auth: HMAC-SHA-512 cut to 32 bytes) and a domain-separated hash.
 import type { Backend } from './backends/types.js'
 import { utf8 } from './encoding.js'
 import { assertBytes, assertContext } from './validate.js'
@@ -7,6 +8,7 @@ import { assertBytes, assertContext } from './validate.js'
 export interface Hashes {
   sha256(data: Uint8Array): Uint8Array
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
+  hmacSha512_256(key: Uint8Array, data: Uint8Array): Uint8Array
   hashParts(context: string, ...parts: Uint8Array[]): Uint8Array
 }
 
@@ -32,11 +34,13 @@ function writeVarUint(out: Uint8Array, offset: number, n: number): number {
 /**
  * Encodes varUint(len(context)) || context || varUint(len(p1)) || p1 || ...:
  * every list of parts has exactly one encoding, so no two inputs collide.
+ * With `scratch` large enough, the encoding is written there and a view of
+ * it is returned (no allocation).
  */
-export function encodeParts(context: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+export function encodeParts(context: Uint8Array, parts: readonly Uint8Array[], scratch?: Uint8Array): Uint8Array {
   let size = varUintLength(context.length) + context.length
   for (const part of parts) size += varUintLength(part.length) + part.length
-  const out = new Uint8Array(size)
+  const out = scratch && scratch.length >= size ? scratch.subarray(0, size) : new Uint8Array(size)
   let offset = writeVarUint(out, 0, context.length)
   out.set(context, offset)
   offset += context.length
@@ -47,6 +51,14 @@ export function encodeParts(context: Uint8Array, parts: readonly Uint8Array[]): 
   }
   return out
 }
+
+/**
+ * Where hashParts encodes its input before hashing it: every envelope is
+ * hashed on receipt, and a fresh buffer of a few hundred bytes each time is
+ * an allocation outside V8's heap and work for the GC. Hashing is
+ * synchronous, so one buffer serves every call; it is wiped after each.
+ */
+const scratch = new Uint8Array(4096)
 
 // Contexts are a handful of constants hashed with every envelope: encode each once.
 const contexts = new Map<string, Uint8Array>()
@@ -72,9 +84,17 @@ export function createHashes(backend: Backend): Hashes {
       assertBytes('data', data)
       return backend.hmacSha256(key, data)
     },
+    hmacSha512_256(key, data) {
+      assertBytes('key', key, 32)
+      assertBytes('data', data)
+      return backend.hmacSha512_256(key, data)
+    },
     hashParts(context, ...parts) {
       for (let i = 0; i < parts.length; i++) assertBytes(`parts[${i}]`, parts[i])
-      return backend.sha256(encodeParts(encodedContext(context), parts))
+      const input = encodeParts(encodedContext(context), parts, scratch)
+      const digest = backend.sha256(input)
+      if (input.buffer === scratch.buffer) input.fill(0) // nothing a caller hashed stays behind
+      return digest
     },
   }
 }

@@ -112,6 +112,9 @@ export const sha256: CryptoApi['sha256'] = api.sha256
 /** HMAC-SHA256 (RFC 2104). */
 export const hmacSha256: CryptoApi['hmacSha256'] = api.hmacSha256
 
+/** HMAC-SHA-512 cut to its first 32 bytes, under a 32-byte key (libsodium's crypto_auth): one native call where libsodium loads. */
+export const hmacSha512_256: CryptoApi['hmacSha512_256'] = api.hmacSha512_256
+
 /**
  * Domain-separated SHA-256 over a context and length-prefixed parts, so ('ab', 'c') and ('a', 'bc') differ.
  * @example

@@ -30,6 +30,12 @@ describe('receiver tags', () => {
     expect(pair(alice, bob, 1)).not.toEqual(pair(alice, bob, 2))
   })
 
+  it('a tag is the first 16 bytes of HMAC-SHA-512 of the envelope hash under the pair key (value from Python\'s hmac module)', () => {
+    const t = receiverTag(filled(32, 7), bob.deviceId, filled(32, 9))
+    expect(Buffer.from(t.tag).toString('hex')).toBe('8260ad5cd2ca086d69352408bb432f64')
+    expect(t.to).toEqual(bob.deviceId.subarray(0, 4))
+  })
+
   it('a receiver accepts the tag addressed to it', () => {
     const { env, hash } = tagged()
     expect(hasValidTag(env, hash, bob.deviceId, pair(bob, alice))).toBe(true)

@@ -93,6 +93,7 @@ export const backend: Backend = {
     ? (data) => fromBuffer(hashOnce('sha256', data, 'buffer'))
     : (data) => fromBuffer(createHash('sha256').update(data).digest()),
   hmacSha256: (key, data) => fromBuffer(createHmac('sha256', key).update(data).digest()),
+  hmacSha512_256: (key, data) => fromBuffer(createHmac('sha512', key).update(data).digest()).subarray(0, 32),
   hkdfSha256: (ikm, salt, info, length) =>
     new Uint8Array(hkdfSync('sha256', ikm, salt ?? new Uint8Array(0), info, length)),
 }

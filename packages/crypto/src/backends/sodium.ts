@@ -5,7 +5,8 @@
 // 150-byte envelope body, open drops from about 6 µs to under 1 µs, and an
 // Ed25519 signature from about 30 µs to about 15 µs. Bodies of 16 KiB and
 // more (snapshots) still go to OpenSSL, whose vectorised ChaCha20 is faster
-// in bulk. Everything else (X25519, SHA-256, HMAC, HKDF) stays on
+// in bulk. HMAC-SHA-512/256 (receiver tags) is libsodium's crypto_auth.
+// Everything else (X25519, SHA-256, HMAC-SHA256, HKDF) stays on
 // node:crypto, which is as fast here.
 import { createRequire } from 'node:module'
 import { backend as openssl } from './node.js'
@@ -18,6 +19,7 @@ export interface Sodium {
   crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void
   crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean
+  crypto_auth(out: Uint8Array, m: Uint8Array, k: Uint8Array): void
 }
 
 const TAG = 16
@@ -82,6 +84,12 @@ export function sodiumBackend(s: Sodium): Backend {
       // A copy the caller cannot wipe from under the signer (as the other backends keep a KeyObject).
       const { sk } = expand(s, seed)
       return (message) => signWith(s, sk, message)
+    },
+    // One native call instead of an Hmac object per message (about 1 µs against 3 µs): receiver tags.
+    hmacSha512_256(key, data) {
+      const out = new Uint8Array(32)
+      s.crypto_auth(out, data, key)
+      return out
     },
     // libsodium verifies strictly: canonical A and R, S < L, and it refuses small-order A and R.
     ed25519Verify(publicKey, message, signature) {

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// The engine's own CPU per entry, without sockets or a second process: ten
+// devices (full clients on memory stores) and a relay core on memory storage
+// in this one process, frames handed over on the next turn. What the fan-out
+// scenarios measure is mostly noise from the machine and the kernel; this is
+// the engine's share alone, steady enough (a few percent) to compare two
+// versions of the client.
+//   node bench/pipeline.mjs [--devices 10] [--entries 6000] [--rounds 5] [--profile FILE]
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import * as Y from 'yjs'
+import { createMemoryStore, createSyncClient } from '@mindsync/client'
+import { createMemoryRelayStorage, createRelayCore } from '@mindsync/relay'
+import { createTracker, writeEntry } from './lib/workload.mjs'
+
+const args = process.argv.slice(2)
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : fallback
+}
+const n = Number(opt('devices', 10))
+const entries = Number(opt('entries', 6000))
+const rounds = Number(opt('rounds', 5))
+const profileFile = opt('profile', undefined)
+
+/** A Transport into the relay core: every frame is delivered on a later turn, as a socket would. */
+function coreTransport(core) {
+  return {
+    async connect(request, handlers) {
+      const { relayId, challenge } = await core.issueChallenge()
+      const result = await core.authenticate({ signPub: request.signPub, vaultId: request.vaultId, challenge, signature: request.signAuth(relayId, challenge) })
+      if (!result.ok) throw new Error(`relay refused: ${result.message}`)
+      let open = true
+      const session = core.openSession(result.auth, {
+        send: (frame) => setImmediate(() => open && handlers.onFrame(frame)),
+        close: (code, reason) => {
+          open = false
+          setImmediate(() => handlers.onClose(code, reason))
+        },
+        bufferedAmount: () => 0,
+      })
+      return {
+        send: (frame) => setImmediate(() => open && session.receive(frame)),
+        close: () => {
+          open = false
+          session.closed()
+        },
+      }
+    },
+  }
+}
+
+const once = (client, event, match) => new Promise((resolve) => {
+  const off = client.on(event, (e) => {
+    if (match(e)) {
+      off()
+      resolve(e)
+    }
+  })
+})
+
+async function round() {
+  const core = createRelayCore({ storage: createMemoryRelayStorage() })
+  const transport = coreTransport(core)
+  const devices = []
+  for (let i = 0; i < n; i++) {
+    const client = await createSyncClient({ store: createMemoryStore(), transport, url: 'ws://pipeline', name: `d${i}` })
+    if (i === 0) await client.createVault()
+    else await devices[0].client.acceptPairing(await client.createPairingOffer())
+    const online = once(client, 'status', (e) => e.status === 'online')
+    client.connect()
+    await online
+    const doc = new Y.Doc()
+    const synced = once(client, 'synced', (e) => e.doc === 'journal')
+    await client.bind('journal', doc)
+    await synced
+    devices.push({ client, doc })
+  }
+  const tracker = createTracker(n)
+  devices.forEach((d, r) => tracker.observe(r, d.doc))
+  const session = profileFile ? new Session() : undefined
+  if (session) {
+    session.connect()
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+  }
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  // One entry per turn, round robin, as devices writing at a steady rate would.
+  for (let k = 0; k < entries; k++) {
+    writeEntry(devices[k % n].doc, k % n, tracker.written[k % n], performance.now())
+    tracker.wrote(k % n)
+    await new Promise((r) => setImmediate(r))
+  }
+  const expected = entries * (n - 1)
+  while (tracker.deliveries < expected) await new Promise((r) => setTimeout(r, 1))
+  const cpu = process.cpuUsage(cpu0)
+  const wall = performance.now() - t0
+  if (session) {
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(profileFile, JSON.stringify(profile))
+    session.disconnect()
+  }
+  for (const d of devices) await d.client.close()
+  return { usPerEntry: (cpu.user + cpu.system) / entries, usPerDelivery: (cpu.user + cpu.system) / expected, wallMs: wall }
+}
+
+// A first round warms the JIT up and is not counted.
+const results = []
+for (let r = 0; r <= rounds; r++) {
+  const res = await round()
+  if (r > 0) results.push(res)
+  console.log(`round ${r}${r === 0 ? ' (warm-up)' : ''}: ${res.usPerEntry.toFixed(0)} µs CPU per entry (${res.usPerDelivery.toFixed(1)} per delivery), ${res.wallMs.toFixed(0)} ms`)
+}
+const sorted = results.map((r) => r.usPerEntry).sort((a, b) => a - b)
+console.log(`median: ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} µs CPU per entry (best ${sorted[0].toFixed(0)}), ${n} devices, ${entries} entries, the relay core included`)
+process.exit(0)
