@@ -166,8 +166,26 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
 /** Encodes messages into one frame. */
 export function encodeFrame(messages: readonly Message[]): Uint8Array {
   const e = encoding.createEncoder()
+  // One buffer big enough for the whole frame: lib0 otherwise starts at 100
+  // bytes, grows by new chunks and copies them all into a final array, and
+  // the relay encodes a frame per subscriber for every envelope it fans out.
+  e.cbuf = new Uint8Array(frameSizeHint(messages))
   for (const m of messages) writeMessage(e, m)
-  return encoding.toUint8Array(e)
+  return e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
+}
+
+/** At least the encoded size of most frames (byte payloads, plus room for ids, numbers and short texts). */
+function frameSizeHint(messages: readonly Message[]): number {
+  let size = 0
+  for (const m of messages) {
+    size += 80
+    if (m.type === 'envelopes') for (const it of m.items) size += it.envelope.length + 16
+    else if (m.type === 'push' || m.type === 'awareness') size += m.envelope.length
+    else if (m.type === 'ops') for (const op of m.ops) size += op.length + 8
+    else if (m.type === 'appendOp' || m.type === 'removeOp') size += m.op.length + ('heads' in m ? m.heads.length * 64 : 0)
+    else if (m.type === 'opResult' || m.type === 'reject') size += (m.code.length + m.message.length) * 3
+  }
+  return size
 }
 
 const MAX_ITEMS = 1_000_000
