@@ -202,6 +202,8 @@ function views(t: ChainTracker | ReferenceChain): unknown {
   const probe = [1, 2, 3, 5, 8, 13, 21, 39, 40, 70_000, 70_005, 70_010]
   return {
     gaps: t.gaps(),
+    // The packed tracker's shortcut must agree with its own gaps (the model has none).
+    hasGaps: t instanceof ChainTracker ? t.hasGaps() : t.gaps().length > 0,
     heads: authors.map((a) => [t.head(a), t.contiguousHead(a)]),
     at: authors.map((a) => probe.map((s) => [t.at(a, s), t.holds(a, s), t.covered(a, s)])),
   }

@@ -265,6 +265,12 @@ export class ChainTracker {
     return this.headAt(author, this.chains.get(author)?.contig ?? 0)
   }
 
+  /** True when some author's chain has a hole (cheaper than gaps() when there is none). */
+  hasGaps(): boolean {
+    for (const c of this.chains.values()) if (c.max > c.contig) return true
+    return false
+  }
+
   /** Missing seq ranges per author, e.g. { author, from: 3, to: 5 }; only authors with a hole cost anything. */
   gaps(): { author: string; from: number; to: number }[] {
     const out: { author: string; from: number; to: number }[] = []

@@ -50,6 +50,8 @@ export class IntegrityCheck {
 
   /** Ranges of author seqs known to exist (holes, or named by checkpoints) that this device lacks and has not asked for yet. */
   missing(): { author: string; from: number; to: number }[] {
+    // Asked after every received batch: nothing to allocate in the usual case of no holes and no claims.
+    if (this.claims.size === 0 && !this.chains.hasGaps()) return []
     const out = this.chains.gaps()
     for (const [author, claim] of this.claims) {
       const head = this.chains.head(author).seq

@@ -585,7 +585,8 @@ export class SyncClient {
           open.items.push(...m.items)
           break
         }
-        const batch = { doc, items: [...m.items] }
+        // The decoded message's own array: nothing else holds it.
+        const batch = { doc, items: m.items }
         this.inOrder(() => {
           if (this.openBatch === batch) this.openBatch = undefined
           return this.docs.get(doc)?.receive(batch.items)
