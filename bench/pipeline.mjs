@@ -5,7 +5,7 @@
 // scenarios measure is mostly noise from the machine and the kernel; this is
 // the engine's share alone, steady enough (a few percent) to compare two
 // versions of the client.
-//   node bench/pipeline.mjs [--devices 10] [--entries 6000] [--rounds 5] [--profile FILE]
+//   node bench/pipeline.mjs [--devices 10] [--entries 6000] [--rounds 5] [--rate PER_SEC] [--profile FILE]
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import * as Y from 'yjs'
@@ -22,6 +22,8 @@ const n = Number(opt('devices', 10))
 const entries = Number(opt('entries', 6000))
 const rounds = Number(opt('rounds', 5))
 const profileFile = opt('profile', undefined)
+// With --rate, entries are written at that many per second in total (latency is then reported); without it, one per turn.
+const rate = opt('rate', undefined) === undefined ? undefined : Number(opt('rate'))
 
 /** A Transport into the relay core: every frame is delivered on a later turn, as a socket would. */
 function coreTransport(core) {
@@ -76,7 +78,8 @@ async function round() {
     await synced
     devices.push({ client, doc })
   }
-  const tracker = createTracker(n)
+  const latencies = { from: 0, list: [] }
+  const tracker = createTracker(n, rate ? { latencies } : {})
   devices.forEach((d, r) => tracker.observe(r, d.doc))
   const session = profileFile ? new Session() : undefined
   if (session) {
@@ -86,11 +89,12 @@ async function round() {
   }
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  // One entry per turn, round robin, as devices writing at a steady rate would.
+  // One entry per turn (or at --rate), round robin, as devices writing at a steady rate would.
   for (let k = 0; k < entries; k++) {
     writeEntry(devices[k % n].doc, k % n, tracker.written[k % n], performance.now())
     tracker.wrote(k % n)
-    await new Promise((r) => setImmediate(r))
+    if (rate) while (performance.now() < t0 + ((k + 1) * 1000) / rate) await new Promise((r) => setTimeout(r, 1))
+    else await new Promise((r) => setImmediate(r))
   }
   const expected = entries * (n - 1)
   while (tracker.deliveries < expected) await new Promise((r) => setTimeout(r, 1))
@@ -102,7 +106,9 @@ async function round() {
     session.disconnect()
   }
   for (const d of devices) await d.client.close()
-  return { usPerEntry: (cpu.user + cpu.system) / entries, usPerDelivery: (cpu.user + cpu.system) / expected, wallMs: wall }
+  const sorted = Float64Array.from(latencies.list).sort()
+  const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
+  return { usPerEntry: (cpu.user + cpu.system) / entries, usPerDelivery: (cpu.user + cpu.system) / expected, wallMs: wall, latency: rate ? ` latency p50 ${q(0.5).toFixed(2)} p90 ${q(0.9).toFixed(2)} p99 ${q(0.99).toFixed(2)} ms` : '' }
 }
 
 // A first round warms the JIT up and is not counted.
@@ -110,7 +116,7 @@ const results = []
 for (let r = 0; r <= rounds; r++) {
   const res = await round()
   if (r > 0) results.push(res)
-  console.log(`round ${r}${r === 0 ? ' (warm-up)' : ''}: ${res.usPerEntry.toFixed(0)} µs CPU per entry (${res.usPerDelivery.toFixed(1)} per delivery), ${res.wallMs.toFixed(0)} ms`)
+  console.log(`round ${r}${r === 0 ? ' (warm-up)' : ''}: ${res.usPerEntry.toFixed(0)} µs CPU per entry (${res.usPerDelivery.toFixed(1)} per delivery), ${res.wallMs.toFixed(0)} ms${res.latency}`)
 }
 const sorted = results.map((r) => r.usPerEntry).sort((a, b) => a - b)
 console.log(`median: ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} µs CPU per entry (best ${sorted[0].toFixed(0)}), ${n} devices, ${entries} entries, the relay core included`)
