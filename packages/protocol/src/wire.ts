@@ -171,7 +171,8 @@ export function encodeFrame(messages: readonly Message[]): Uint8Array {
   // the relay encodes a frame per subscriber for every envelope it fans out.
   e.cbuf = allocFrame(frameSizeHint(messages))
   for (const m of messages) writeMessage(e, m)
-  return e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
+  // A plain Uint8Array view (not a Buffer) of what was written.
+  return e.bufs.length === 0 ? new Uint8Array(e.cbuf.buffer, e.cbuf.byteOffset, e.cpos) : encoding.toUint8Array(e)
 }
 
 /**
