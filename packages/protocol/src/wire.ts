@@ -185,17 +185,24 @@ export function encodeFrame(messages: readonly Message[]): Uint8Array {
 const pooled = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array<ArrayBuffer> } }).Buffer
 const allocFrame = (size: number): Uint8Array<ArrayBuffer> => (pooled ? pooled.allocUnsafe(size) : new Uint8Array(size))
 
-/** At least the encoded size of most frames (byte payloads, plus room for ids, numbers and short texts). */
+/**
+ * At least the encoded size of most messages (byte payloads, plus room for
+ * ids, numbers and short texts). Sizes a frame's buffer, and lets the relay
+ * keep its frames under a limit.
+ */
+export function messageSizeHint(m: Message): number {
+  let size = 80
+  if (m.type === 'envelopes') for (const it of m.items) size += it.envelope.length + 16
+  else if (m.type === 'push' || m.type === 'awareness') size += m.envelope.length
+  else if (m.type === 'ops') for (const op of m.ops) size += op.length + 8
+  else if (m.type === 'appendOp' || m.type === 'removeOp') size += m.op.length + ('heads' in m ? m.heads.length * 64 : 0)
+  else if (m.type === 'opResult' || m.type === 'reject') size += (m.code.length + m.message.length) * 3
+  return size
+}
+
 function frameSizeHint(messages: readonly Message[]): number {
   let size = 0
-  for (const m of messages) {
-    size += 80
-    if (m.type === 'envelopes') for (const it of m.items) size += it.envelope.length + 16
-    else if (m.type === 'push' || m.type === 'awareness') size += m.envelope.length
-    else if (m.type === 'ops') for (const op of m.ops) size += op.length + 8
-    else if (m.type === 'appendOp' || m.type === 'removeOp') size += m.op.length + ('heads' in m ? m.heads.length * 64 : 0)
-    else if (m.type === 'opResult' || m.type === 'reject') size += (m.code.length + m.message.length) * 3
-  }
+  for (const m of messages) size += messageSizeHint(m)
   return size
 }
 

@@ -1,4 +1,4 @@
-import { encodeFrame } from '@mindsync/protocol'
+import { encodeFrame, messageSizeHint } from '@mindsync/protocol'
 import type { RelayMessage } from '@mindsync/protocol'
 
 /** The transport side of one connection, as the core sees it. */
@@ -50,23 +50,6 @@ export function createFlushScheduler(): FlushScheduler {
   }
 }
 
-/** A rough encoded size, only to keep frames under a limit. */
-function sizeOf(m: RelayMessage): number {
-  switch (m.type) {
-    case 'envelopes':
-      return 32 + m.items.reduce((n, it) => n + it.envelope.length + 12, 0)
-    case 'ops':
-      return 16 + m.ops.reduce((n, op) => n + op.length + 4, 0)
-    case 'awareness':
-      return 8 + m.envelope.length
-    case 'opResult':
-    case 'reject':
-      return 64 + m.message.length * 3
-    default:
-      return 64
-  }
-}
-
 /** Creates the outbox of one connection; `onError` hears about a peer that fails to send. */
 export function createOutbox(peer: Peer, scheduler: FlushScheduler, maxFrameBytes: number, onError: (e: unknown) => void): Outbox {
   let queue: RelayMessage[] = []
@@ -82,7 +65,7 @@ export function createOutbox(peer: Peer, scheduler: FlushScheduler, maxFrameByte
       let frame: RelayMessage[] = []
       let size = 0
       for (const m of messages) {
-        const s = sizeOf(m)
+        const s = messageSizeHint(m)
         if (frame.length > 0 && size + s > maxFrameBytes) {
           peer.send(encodeFrame(frame))
           frame = []
