@@ -88,7 +88,10 @@ export function createTracker(n, { onComplete, latencies } = {}) {
           lastDeliveryAt = now
           if (latencies) {
             const t = map.get(key).t
-            if (t >= latencies.from) latencies.list.push(now - t)
+            if (t >= latencies.from) {
+              latencies.list.push(now - t)
+              latencies.at?.push(t)
+            }
           }
           if (++a[seq] === n - 1) {
             completed[w]++

@@ -4,6 +4,7 @@
 // its entries complete.
 // Mode 'fixed': `rate` entries per second in total, round robin over the writers; latency
 // from write to delivery on each receiver.
+import { writeFileSync } from 'node:fs'
 import { closeAll, cpuUs, openDevices, sleep } from '../devices.mjs'
 import { startPauses, stopPauses } from '../pauses.mjs'
 import { startWindow, stopWindow } from '../profiler.mjs'
@@ -14,7 +15,9 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
   const devices = await openDevices(system, n)
   let pump = () => {}
   let scheduled = false
-  const latencies = mode === 'fixed' ? { from: Infinity, list: [] } : undefined
+  // BENCH_LATENCY_DUMP=FILE keeps each delivery's write time too and writes [writeMs, latencyMs] pairs, to see when the slow ones happen.
+  const dump = process.env.BENCH_LATENCY_DUMP
+  const latencies = mode === 'fixed' ? { from: Infinity, list: [], at: dump ? [] : undefined } : undefined
   const tracker = createTracker(n, {
     latencies,
     onComplete() {
@@ -125,10 +128,12 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     figures.window = window
     figures.inflight = inflight
   } else {
+    if (dump) writeFileSync(dump, JSON.stringify(latencies.list.map((l, i) => [round(latencies.at[i] - latencies.from, 2), round(l, 2)])))
     const sorted = Float64Array.from(latencies.list).sort()
     figures.rate = rate
     figures.samples = sorted.length
     figures.p50Ms = round(quantile(sorted, 0.5), 2)
+    figures.p90Ms = round(quantile(sorted, 0.9), 2)
     figures.p99Ms = round(quantile(sorted, 0.99), 2)
     figures.maxMs = round(sorted[sorted.length - 1], 2)
     figures.deliveredPerSec = Math.round((b.deliveries - a.deliveries) / seconds)
