@@ -1,10 +1,11 @@
-// The mindsync relay as its daemon runs it: SQLite file (WAL, synchronous=FULL), group commit, frame coalescing.
+// The mindsync relay as its daemon runs it: SQLite file (WAL, synchronous=FULL, writes on the event loop while commits are quick), group commit, frame coalescing.
 import { join } from 'node:path'
 import { fromHex } from '@mindsync/crypto'
 import { createRelay, createSqliteRelayStorage } from '@mindsync/relay'
 
 export async function start({ dir }) {
-  const storage = createSqliteRelayStorage(join(dir, 'relay.db'))
+  // The daemon's default writer ('auto'); if the writes move to a thread during a run, the output says so.
+  const storage = createSqliteRelayStorage(join(dir, 'relay.db'), { log: (e) => console.error(`[relay] ${e.event}: ${e.message}`) })
   const relay = createRelay({ storage, host: '127.0.0.1', port: 0 })
   const { url, port } = await relay.listen()
   return {

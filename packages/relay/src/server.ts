@@ -119,7 +119,7 @@ const bytesOf = (data: RawData): Uint8Array => {
 export function createRelay(options: RelayOptions = {}): Relay {
   if (options.storage && options.dbPath) throw new TypeError('createRelay: give storage or dbPath, not both')
   const log = options.log ?? silentLog
-  const storage = options.storage ?? (options.dbPath !== undefined ? createSqliteRelayStorage(options.dbPath) : createMemoryRelayStorage())
+  const storage = options.storage ?? (options.dbPath !== undefined ? createSqliteRelayStorage(options.dbPath, { log }) : createMemoryRelayStorage())
   if (!options.storage && options.dbPath === undefined) log({ level: 'warn', event: 'relay.storage.memory', message: 'no dbPath: envelopes are kept in memory only' })
   const host = options.host ?? '127.0.0.1'
   const port = options.port ?? 8787

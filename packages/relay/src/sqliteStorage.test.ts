@@ -29,6 +29,7 @@ const onFile = (prefix: string, options?: SqliteRelayStorageOptions) => async ()
 }
 
 runRelayStorageTests('sqlite file', onFile('conformance'))
+runRelayStorageTests('sqlite writer thread', onFile('thread', { writer: 'thread' }))
 runRelayStorageTests('sqlite synchronous=normal', onFile('normal', { synchronous: 'normal' }))
 runRelayStorageTests('sqlite writes inline', onFile('inline', { writer: 'inline' }))
 
@@ -68,7 +69,7 @@ describe('SQLite writer thread', () => {
 
   it('[W2] writes keep their order, and close() waits for those already asked for', async () => {
     const path = join(dir, `order-${n++}.db`)
-    const storage = createSqliteRelayStorage(path)
+    const storage = createSqliteRelayStorage(path, { writer: 'thread' })
     const v = new Uint8Array(16).fill(3)
     const pending = Array.from({ length: 50 }, (_, i) => storage.appendEnvelopes([{ vaultId: v, docId: v, deviceId: v, seq: i + 1, kind: 1, bytes: new Uint8Array([i]), hash: new Uint8Array(32) }]))
     const closed = storage.close()

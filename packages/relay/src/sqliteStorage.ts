@@ -2,6 +2,8 @@ import type { CoveredHead } from '@mindsync/protocol'
 import type Database from 'better-sqlite3'
 import { bytesOf, coversFrom, openDatabase } from './sqliteOpen.js'
 import { SQLITE_SCHEMA_VERSION, migrate } from './sqliteSchema.js'
+import { adaptiveWrites } from './adaptiveWrites.js'
+import type { RelayLog } from './log.js'
 import { inlineWrites, startWriterThread } from './sqliteWriter.js'
 import { prepareWrites } from './sqliteWrites.js'
 import type { BaseSnapshot, RelayStorage, StoredItem } from './storage.js'
@@ -22,11 +24,16 @@ export interface SqliteRelayStorageOptions {
    */
   synchronous?: 'full' | 'normal'
   /**
-   * Where writes run: `'thread'` (the default for a file) in a writer thread
-   * with its own connection, so a slow disk sync never stops the event loop;
-   * `'inline'` on the caller's thread (always for `:memory:`).
+   * Where writes run. `'auto'` (the default for a file): on the caller's
+   * thread while commits are quick, moved for good to a writer thread once
+   * they hold the event loop too long (adaptiveWrites.ts). `'thread'`: always
+   * in a writer thread with its own connection, so a slow disk sync never
+   * stops the event loop. `'inline'`: always on the caller's thread (and for
+   * `:memory:`).
    */
-  writer?: 'thread' | 'inline'
+  writer?: 'auto' | 'thread' | 'inline'
+  /** Where the storage reports that its writes moved to a writer thread. */
+  log?: RelayLog
 }
 
 /**
@@ -39,7 +46,15 @@ export interface SqliteRelayStorageOptions {
 export function createSqliteRelayStorage(path: string, options: SqliteRelayStorageOptions = {}): RelayStorage {
   const synchronous = options.synchronous ?? 'full'
   const db: Database.Database = openDatabase(path, synchronous, migrate)
-  const writes = path === ':memory:' || options.writer === 'inline' ? inlineWrites(prepareWrites(db)) : startWriterThread(path, synchronous)
+  const writer = path === ':memory:' ? 'inline' : (options.writer ?? 'auto')
+  const writes =
+    writer === 'inline'
+      ? inlineWrites(prepareWrites(db))
+      : writer === 'thread'
+        ? startWriterThread(path, synchronous)
+        : adaptiveWrites(prepareWrites(db), () => startWriterThread(path, synchronous), {
+            onMoved: (reason) => options.log?.({ level: 'info', event: 'relay.storage.writer.thread', message: `writes moved to a writer thread: ${reason}` }),
+          })
   const relayId = bytesOf((db.prepare("SELECT value FROM meta WHERE key = 'relay_id'").get() as { value: Buffer }).value)
 
   const q = {
