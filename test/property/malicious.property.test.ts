@@ -147,6 +147,26 @@ const counterexamples: { name: string; c: MaliciousCase }[] = [
       ],
     },
   },
+  {
+    // The same fork, but the envelope served at the device's own serverSeq when the sides met was
+    // altered in transit: refused, it let the cursor pass that serverSeq, and the real one came later
+    // through a repair fetch, when the device no longer compared it.
+    name: '[M1-r8] a fork is raised when the envelope served at the own serverSeq first arrives altered and the real one comes through a repair fetch (seed -398065682, path 13)',
+    c: {
+      seed: -27,
+      devices: 3,
+      removed: true,
+      attack: { kind: 'fork', splitAt: 0, sideB: [1, 2, 0], meetOn: 'B', rotate: false, primed: true, meetAt: 1 },
+      noise: { flip: 0.3, inject: 0.7, injections: ['revoked', 'misrouted-doc'], replay: 0, replayUp: 0.1, hideCheckpoints: false, duplicate: 0, reorder: false, maxDelay: 2 },
+      steps: [
+        { type: 'sync', d: 0 },
+        { type: 'checkpoint', d: 0 },
+        { type: 'checkpoint', d: 3 },
+        { type: 'sync', d: 2 },
+        { type: 'sync', d: 1 },
+      ],
+    },
+  },
 ]
 
 describe('counterexamples found by the malicious-relay property, kept as named regressions', () => {

@@ -144,6 +144,13 @@ export class DocSync {
    * every other check).
    */
   private readonly ownAbove = new Map<number, number>()
+  /**
+   * Entries of ownAbove the cursor passed while what the relay served at
+   * their serverSeq was refused (altered in transit, say): kept until an
+   * authentic envelope at that serverSeq arrives, so the repair fetch that
+   * brings the real one is still compared (not kept across a restart).
+   */
+  private readonly ownRefusedAt = new Map<number, number>()
   private readonly sinceSnapshot = new SinceSnapshot()
   /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
   private unsent: OutboxEntry[] = []
@@ -566,6 +573,8 @@ export class DocSync {
     const updates: Uint8Array[] = []
     const snapshots: Envelope[] = []
     let cursor = this.cursor
+    const refusedAt = new Set<number>()
+    const authenticAt = new Set<number>()
     const decoded = items.map((item): Decoded | Error => {
       try {
         const env = decodeEnvelope(item.envelope)
@@ -591,9 +600,11 @@ export class DocSync {
       if (item.serverSeq > 0 && !(d instanceof Error) && (result === 'duplicate' || !('code' in result))) {
         this.confirmStored(d.author, d.env.header)
         this.checkServerSeq(item.serverSeq, d)
+        authenticAt.add(item.serverSeq)
       }
       if (result === 'duplicate') continue
       if ('code' in result) {
+        refusedAt.add(item.serverSeq)
         // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
         const seen = `${item.serverSeq}:${toHex(item.envelope.subarray(-16))}`
         if (!this.rejectedAt.has(seen)) {
@@ -618,6 +629,10 @@ export class DocSync {
       else if (env.header.kind === EnvelopeKind.checkpoint && author !== this.ctx.identity.id) this.compareCheckpoint(author, plaintext)
     }
     await this.ctx.store.addReceived(this.key, accepted, cursor)
+    for (const serverSeq of refusedAt) {
+      const own = this.ownAbove.get(serverSeq)
+      if (own !== undefined && !authenticAt.has(serverSeq)) this.ownRefusedAt.set(serverSeq, own)
+    }
     this.advanceCursor(cursor)
     this.applyUpdates(updates)
     for (const env of snapshots) await this.compactWith(env)
@@ -637,8 +652,9 @@ export class DocSync {
 
   /** An authentic envelope served at a serverSeq the relay gave one of this device's own: the same one, or a fork. */
   private checkServerSeq(serverSeq: number, { env, author }: Decoded): void {
-    const ownSeq = this.ownAbove.get(serverSeq)
+    const ownSeq = this.ownAbove.get(serverSeq) ?? this.ownRefusedAt.get(serverSeq)
     if (ownSeq === undefined) return
+    this.ownRefusedAt.delete(serverSeq)
     const self = this.ctx.identity.id
     if (author === self && env.header.seq === ownSeq) return
     // A resend of an envelope a snapshot had pruned is acknowledged with the snapshot's serverSeq.
