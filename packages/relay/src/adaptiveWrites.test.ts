@@ -116,7 +116,7 @@ describe('adaptive writes', () => {
     expect(t.reasons[0]).toMatch(/260 ms within one second/)
   })
 
-  it('[AW4] a failing inline write rejects its promise and leaves the writer usable', async () => {
+  it('[AW4] a failing inline write rejects its promise and leaves the writer usable; so does a writer thread that cannot start', async () => {
     const failing = adaptiveWrites(
       {
         appendEnvelopes: () => {
@@ -132,6 +132,20 @@ describe('adaptive writes', () => {
     await expect(failing.appendEnvelopes([])).rejects.toThrow('disk full')
     await expect(failing.appendOp(v, 0, v, undefined)).resolves.toBe(true)
     expect(failing.mode).toBe('inline')
+
+    // A thread that cannot start leaves the writes inline, said once, and every write still answered.
+    const said: string[] = []
+    const noThread = adaptiveWrites(
+      { appendEnvelopes: (batch) => batch.map((_, i) => i + 1), appendOp: () => true, touchDevice: () => {} },
+      () => {
+        throw new Error('no threads left')
+      },
+      { slowMedianMs: -1, sample: 1, onMoved: (r) => said.push(r) },
+    )
+    for (let i = 0; i < 3; i++) await expect(noThread.appendOp(v, i, v, undefined)).resolves.toBe(true)
+    expect(noThread.mode).toBe('inline')
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatch(/writer thread did not start \(no threads left\)/)
   })
 
   it('[AW5] on a real file, envelopes written before and after the move are all stored, in order, with server seqs from 1', async () => {

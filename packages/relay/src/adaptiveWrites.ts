@@ -39,12 +39,21 @@ export function adaptiveWrites(inline: SqliteWrites, startThread: () => AsyncWri
   let windowStart = now()
   let busyMs = 0
 
+  let stuck = false
   const move = (reason: string): void => {
-    thread = startThread()
+    try {
+      thread = startThread()
+    } catch (e) {
+      // No thread to be had (resource limits, say): writing inline is slow but still correct.
+      stuck = true
+      onMoved?.(`${reason}, but the writer thread did not start (${(e as Error).message}): writes stay on the event loop`)
+      return
+    }
     onMoved?.(reason)
   }
 
   const measure = (ms: number, at: number): void => {
+    if (stuck) return
     if (at - windowStart >= 1000) {
       windowStart = at
       busyMs = 0
