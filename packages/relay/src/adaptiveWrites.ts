@@ -1,3 +1,4 @@
+import { inlineWrites } from './sqliteWriter.js'
 import type { AsyncWrites } from './sqliteWriter.js'
 import type { SqliteWrites } from './sqliteWrites.js'
 
@@ -33,6 +34,7 @@ export type AdaptiveWrites = AsyncWrites & {
  */
 export function adaptiveWrites(inline: SqliteWrites, startThread: () => AsyncWrites, options: AdaptiveWritesOptions = {}): AdaptiveWrites {
   const { slowMedianMs = 4, sample = 32, maxShare = 0.25, now = () => performance.now(), onMoved } = options
+  const onLoop = inlineWrites(inline)
   let thread: AsyncWrites | undefined
   const recent = new Float64Array(sample)
   let count = 0
@@ -67,11 +69,10 @@ export function adaptiveWrites(inline: SqliteWrites, startThread: () => AsyncWri
 
   const run = (op: keyof SqliteWrites, args: unknown[]): Promise<never> => {
     if (thread) return (thread[op] as (...a: unknown[]) => Promise<never>)(...args)
+    // An inline write runs to its end inside this call (inlineWrites only wraps it in a promise): time the call.
     const start = now()
     try {
-      return Promise.resolve((inline[op] as (...a: unknown[]) => never)(...args))
-    } catch (e) {
-      return Promise.reject(e)
+      return (onLoop[op] as (...a: unknown[]) => Promise<never>)(...args)
     } finally {
       const end = now()
       measure(end - start, end)

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -134,5 +135,48 @@ describe('SQLite relay storage', () => {
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(SQLITE_SCHEMA_VERSION + 1, Date.now())
     db.close()
     expect(() => createSqliteRelayStorage(path)).toThrow(/newer/)
+  })
+})
+
+/** Appends one envelope at a time in a child process, printing each seq once its promise resolved (acknowledged), until killed. */
+const writerChild = `
+const [path, writer, entry] = process.argv.slice(1)
+const { createSqliteRelayStorage } = await import(entry)
+const storage = createSqliteRelayStorage(path, { writer })
+const v = new Uint8Array(16).fill(5)
+for (let seq = 1; ; seq++) {
+  await storage.appendEnvelopes([{ vaultId: v, docId: v, deviceId: v, seq, kind: 1, bytes: new Uint8Array(64).fill(seq & 255), hash: new Uint8Array(32) }])
+  process.stdout.write(seq + '\\n')
+}
+`
+
+describe('SQLite relay storage killed mid-write', () => {
+  // Durability (DESIGN "no silent loss"): whatever a write's promise acknowledged is in the file after a SIGKILL, whichever thread wrote it.
+  it.each(['auto', 'thread', 'inline'] as const)('[W3] with writer %s, every write acknowledged before a SIGKILL is in the file', async (writer) => {
+    const path = join(dir, `killed-${writer}.db`)
+    const entry = new URL('../dist/index.js', import.meta.url).href
+    const child = spawn(process.execPath, ['--input-type=module', '-e', writerChild, path, writer, entry], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let acknowledged = 0
+    let buffered = ''
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString()
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        for (const line of lines) acknowledged = Number(line)
+        if (acknowledged >= 300 && child.exitCode === null) {
+          child.kill('SIGKILL')
+          resolve()
+        }
+      })
+    })
+    await exited
+    expect(acknowledged).toBeGreaterThanOrEqual(300)
+    const reopened = createSqliteRelayStorage(path)
+    const v = new Uint8Array(16).fill(5)
+    expect(await reopened.headSeq(v, v)).toBeGreaterThanOrEqual(acknowledged)
+    expect(await reopened.findEnvelope(v, v, v, acknowledged)).toMatchObject({ serverSeq: acknowledged })
+    await reopened.close()
   })
 })
