@@ -49,11 +49,11 @@ async function runOne(step, system) {
   try {
     let url
     if (!step.noServer) {
-      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, execArgv: ['--expose-gc'], profileDir: profileDir(system, step.id) })
+      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, role: 'relay', execArgv: ['--expose-gc'], profileDir: profileDir(system, step.id) })
       await waitReady(server)
       ;({ url } = await server.rpc.call('start', { system }))
     }
-    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, execArgv: ['--max-old-space-size=8192', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [])], profileDir: profileDir(system, step.id) })
+    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, role: 'clients', execArgv: ['--max-old-space-size=8192', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [])], profileDir: profileDir(system, step.id) })
     driver.rpc.serve({ server: ({ method, params }) => server.rpc.call(method, params) })
     await waitReady(driver)
     const timeout = new Promise((_, reject) => {

@@ -56,8 +56,9 @@ export function rpc(endpoint) {
 }
 
 /** Starts `script` as a child with IPC; stdout/stderr are passed through with a prefix. */
-export function spawnChild(script, { args = [], execArgv = [], label, profileDir }) {
+export function spawnChild(script, { args = [], execArgv = [], label, role, profileDir }) {
   const env = { ...process.env }
+  if (role) env.BENCH_ROLE = role
   if (profileDir) env.BENCH_PROFILE_DIR = profileDir
   else delete env.BENCH_PROFILE_DIR
   const child = fork(script, args, { execArgv, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })

@@ -1,11 +1,21 @@
 // The mindsync relay as its daemon runs it: SQLite file (WAL, synchronous=FULL, writes on the event loop while commits are quick), group commit, frame coalescing.
 import { join } from 'node:path'
 import { fromHex } from '@mindsync/crypto'
-import { createRelay, createSqliteRelayStorage } from '@mindsync/relay'
+import { createMemoryRelayStorage, createRelay, createSqliteRelayStorage } from '@mindsync/relay'
 
 export async function start({ dir }) {
   // The daemon's default writer ('auto'); if the writes move to a thread during a run, the output says so.
-  const storage = createSqliteRelayStorage(join(dir, 'relay.db'), { log: (e) => console.error(`[relay] ${e.event}: ${e.message}`) })
+  // BENCH_MINDSYNC_STORAGE=memory, BENCH_MINDSYNC_WRITER=thread|inline, BENCH_MINDSYNC_SYNCHRONOUS=normal:
+  // the relay as an operator could configure it, to see what a figure owes to the disk (bench README).
+  const env = process.env
+  const storage =
+    env.BENCH_MINDSYNC_STORAGE === 'memory'
+      ? createMemoryRelayStorage()
+      : createSqliteRelayStorage(join(dir, 'relay.db'), {
+          ...(env.BENCH_MINDSYNC_WRITER ? { writer: env.BENCH_MINDSYNC_WRITER } : {}),
+          ...(env.BENCH_MINDSYNC_SYNCHRONOUS ? { synchronous: env.BENCH_MINDSYNC_SYNCHRONOUS } : {}),
+          log: (e) => console.error(`[relay] ${e.event}: ${e.message}`),
+        })
   const relay = createRelay({ storage, host: '127.0.0.1', port: 0 })
   const { url, port } = await relay.listen()
   return {
