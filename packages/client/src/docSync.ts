@@ -136,21 +136,16 @@ export class DocSync {
    */
   private readonly confirmed = new Map<string, number>()
   /**
-   * Own acknowledged envelopes the relay has not yet served past (serverSeq
-   * above the cursor), serverSeq → own seq, in the order acknowledged. A
-   * relay numbers each envelope of a doc once, so another envelope served
-   * at one of these serverSeqs shows this device a different history than
-   * the one it acknowledged: a fork (what a replayed push can hide from
-   * every other check).
+   * Own acknowledged envelopes this device holds, by the serverSeq the relay
+   * gave them: serverSeq → own seq. A relay numbers each envelope of a doc
+   * once, so another envelope served at one of these serverSeqs shows this
+   * device a different history than the one it acknowledged: a fork (what a
+   * replayed push can hide from every other check). Kept after the cursor
+   * passes them, since a relay can serve an old serverSeq again (a repair
+   * fetch, a subscribe from an older cursor); dropped with the envelopes a
+   * snapshot compacts, so it is as large as the local store's own part.
    */
-  private readonly ownAbove = new Map<number, number>()
-  /**
-   * Entries of ownAbove the cursor passed while what the relay served at
-   * their serverSeq was refused (altered in transit, say): kept until an
-   * authentic envelope at that serverSeq arrives, so the repair fetch that
-   * brings the real one is still compared (not kept across a restart).
-   */
-  private readonly ownRefusedAt = new Map<number, number>()
+  private readonly ownAt = new Map<number, number>()
   private readonly sinceSnapshot = new SinceSnapshot()
   /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
   private unsent: OutboxEntry[] = []
@@ -259,8 +254,7 @@ export class DocSync {
     }
     this.applyUpdates(updates)
     this.cursor = await this.ctx.store.getCursor(this.key)
-    const own = stored.filter(({ item }) => item.author === this.ctx.identity.id && item.serverSeq !== null && item.serverSeq > this.cursor)
-    for (const { item } of own.sort((a, b) => (a.item.serverSeq as number) - (b.item.serverSeq as number))) this.ownAbove.set(item.serverSeq as number, item.seq)
+    for (const { item } of stored) if (item.author === this.ctx.identity.id && item.serverSeq !== null) this.ownAt.set(item.serverSeq, item.seq)
     for (const o of await this.ctx.store.listOutbox(this.key)) this.outbox.add(o.seq)
     this.doc.on('beforeTransaction', this.onBeforeTransaction)
     this.doc.on('afterAllTransactions', this.onAfterAllTransactions)
@@ -393,6 +387,8 @@ export class DocSync {
   private async compactWith(env: Envelope): Promise<void> {
     const covers = (env.header.covers ?? []).map((c) => ({ author: toHex(c.deviceId), seq: c.seq }))
     await this.ctx.store.compact(this.key, { author: toHex(env.header.deviceId), seq: env.header.seq }, covers)
+    const own = covers.find((c) => c.author === this.ctx.identity.id)
+    if (own) for (const [serverSeq, seq] of this.ownAt) if (seq <= own.seq) this.ownAt.delete(serverSeq)
   }
 
   /** Called once the connection is ready: subscribe from the cursor and resend the outbox. */
@@ -473,7 +469,7 @@ export class DocSync {
       await this.ctx.store.acknowledge(this.key, seq, serverSeq)
       this.confirm(this.ctx.identity.id, seq)
       this.outbox.delete(seq)
-      if (serverSeq > this.cursor) this.ownAbove.set(serverSeq, seq)
+      this.ownAt.set(serverSeq, seq)
       this.ackedMax = Math.max(this.ackedMax, seq)
       this.ackedServerMax = Math.max(this.ackedServerMax, serverSeq)
       this.ctx.changed()
@@ -573,8 +569,6 @@ export class DocSync {
     const updates: Uint8Array[] = []
     const snapshots: Envelope[] = []
     let cursor = this.cursor
-    const refusedAt = new Set<number>()
-    const authenticAt = new Set<number>()
     const decoded = items.map((item): Decoded | Error => {
       try {
         const env = decodeEnvelope(item.envelope)
@@ -600,11 +594,9 @@ export class DocSync {
       if (item.serverSeq > 0 && !(d instanceof Error) && (result === 'duplicate' || !('code' in result))) {
         this.confirmStored(d.author, d.env.header)
         this.checkServerSeq(item.serverSeq, d)
-        authenticAt.add(item.serverSeq)
       }
       if (result === 'duplicate') continue
       if ('code' in result) {
-        refusedAt.add(item.serverSeq)
         // The same bad envelope served again (a repair fetch) is not news; another one at the same serverSeq is.
         const seen = `${item.serverSeq}:${toHex(item.envelope.subarray(-16))}`
         if (!this.rejectedAt.has(seen)) {
@@ -629,32 +621,21 @@ export class DocSync {
       else if (env.header.kind === EnvelopeKind.checkpoint && author !== this.ctx.identity.id) this.compareCheckpoint(author, plaintext)
     }
     await this.ctx.store.addReceived(this.key, accepted, cursor)
-    for (const serverSeq of refusedAt) {
-      const own = this.ownAbove.get(serverSeq)
-      if (own !== undefined && !authenticAt.has(serverSeq)) this.ownRefusedAt.set(serverSeq, own)
-    }
     this.advanceCursor(cursor)
     this.applyUpdates(updates)
     for (const env of snapshots) await this.compactWith(env)
     if (this.caughtUp) this.repair()
   }
 
-  /** The relay's log moved on to `to`: own envelopes numbered up to it were served or passed. */
+  /** The relay's log moved on to `to`. */
   private advanceCursor(to: number): void {
-    if (to <= this.cursor) return
-    this.cursor = to
-    // Acknowledged in serverSeq order but for resends, so the first one still above ends the sweep.
-    for (const serverSeq of this.ownAbove.keys()) {
-      if (serverSeq > to) break
-      this.ownAbove.delete(serverSeq)
-    }
+    if (to > this.cursor) this.cursor = to
   }
 
   /** An authentic envelope served at a serverSeq the relay gave one of this device's own: the same one, or a fork. */
   private checkServerSeq(serverSeq: number, { env, author }: Decoded): void {
-    const ownSeq = this.ownAbove.get(serverSeq) ?? this.ownRefusedAt.get(serverSeq)
+    const ownSeq = this.ownAt.get(serverSeq)
     if (ownSeq === undefined) return
-    this.ownRefusedAt.delete(serverSeq)
     const self = this.ctx.identity.id
     if (author === self && env.header.seq === ownSeq) return
     // A resend of an envelope a snapshot had pruned is acknowledged with the snapshot's serverSeq.
