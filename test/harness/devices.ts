@@ -63,3 +63,20 @@ export async function write(d: TestDevice, note: string): Promise<void> {
 export function notes(d: TestDevice): string[] {
   return d.journal!.sessions().map((s) => s.note).sort()
 }
+
+/** Connects the device and resolves once it is online (at once when it already is). */
+export async function online(d: TestDevice): Promise<void> {
+  if (d.client.status === 'online') return
+  const up = new Promise<void>((resolve) => d.client.on('status', (e) => e.status === 'online' && resolve()))
+  d.client.connect()
+  await up
+}
+
+/** Polls `done` every 5 ms; fails with `what` after `ms`. */
+export async function until(what: string, done: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}

@@ -2,7 +2,7 @@ import type { Transport } from '@mindsync/client'
 import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
 import { describe, expect, it } from 'vitest'
 import { createCoreTransport } from '../harness/coreTransport.js'
-import { admit, founder, notes } from '../harness/devices.js'
+import { admit, founder, notes, online } from '../harness/devices.js'
 import type { TestDevice } from '../harness/devices.js'
 
 /** A transport whose device→relay frames can be held (the relay then answers nothing) and let go. */
@@ -28,12 +28,6 @@ function holdable(inner: Transport): { transport: Transport; hold(): void; relea
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
 const ownEnvelopes = async (d: TestDevice) => (await d.store.listEnvelopes(d.doc!.key)).filter((e) => e.author === d.client.deviceId && e.seq > 0)
-
-async function online(d: TestDevice): Promise<void> {
-  const up = new Promise<void>((resolve) => d.client.on('status', (e) => e.status === 'online' && resolve()))
-  d.client.connect()
-  await up
-}
 
 describe('when local changes are sealed', () => {
   it('an idle device seals a change right after the turn that made it; changes made while a push awaits its answer go together once it comes', async () => {

@@ -8,8 +8,7 @@ import type { RelayCore, RelayStorage } from '@mindsync/relay'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createCoreTransport } from '../harness/coreTransport.js'
-import { admit, founder, notes, write } from '../harness/devices.js'
-import type { TestDevice } from '../harness/devices.js'
+import { admit, founder, notes, online, until, write } from '../harness/devices.js'
 
 /**
  * A relay that can crash: its storage can be made to stop committing (the
@@ -66,21 +65,6 @@ function crashableRelay(): { transport: Transport; stall(): void; crash(): void;
       inner = createCoreTransport(core)
     },
   }
-}
-
-const until = async (what: string, done: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-
-async function online(d: TestDevice): Promise<void> {
-  if (d.client.status === 'online') return
-  const up = new Promise<void>((resolve) => d.client.on('status', (e) => e.status === 'online' && resolve()))
-  d.client.connect()
-  await up
 }
 
 describe('early fan-out', () => {

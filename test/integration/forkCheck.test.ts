@@ -1,20 +1,12 @@
 import type { Transport } from '@mindsync/client'
-import { toHex } from '@mindsync/crypto'
+import { fromHex, toHex } from '@mindsync/crypto'
 import { decodeEnvelope, encodeFrame } from '@mindsync/protocol'
 import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
 import type { RelayStorage } from '@mindsync/relay'
 import { describe, expect, it } from 'vitest'
 import { createCoreTransport } from '../harness/coreTransport.js'
-import { admit, founder, notes, write } from '../harness/devices.js'
+import { admit, founder, notes, online, until, write } from '../harness/devices.js'
 import type { TestDevice } from '../harness/devices.js'
-
-const until = async (what: string, done: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 /** An honest relay core, and a way to send a device frames the core never sent (what a lying relay would). */
 function relayThatCanLie(): { transport: Transport; say(device: TestDevice, frame: Uint8Array): void; storage: RelayStorage } {
@@ -37,16 +29,9 @@ function relayThatCanLie(): { transport: Transport; say(device: TestDevice, fram
   }
 }
 
-async function online(d: TestDevice): Promise<void> {
-  if (d.client.status === 'online') return
-  const up = new Promise<void>((resolve) => d.client.on('status', (e) => e.status === 'online' && resolve()))
-  d.client.connect()
-  await up
-}
-
 /** The envelopes of `author` the relay stored in the journal, lowest serverSeq first. */
 async function storedOf(relay: ReturnType<typeof relayThatCanLie>, d: TestDevice, author: TestDevice): Promise<{ seq: number; serverSeq: number; envelope: Uint8Array }[]> {
-  const vault = Uint8Array.from(Buffer.from(d.client.vaultId!, 'hex'))
+  const vault = fromHex(d.client.vaultId!)
   const all = await relay.storage.readEnvelopes(vault, d.doc!.docId, 0, 1000, 1 << 24)
   return all
     .map((e) => ({ header: decodeEnvelope(e.envelope).header, serverSeq: e.serverSeq, envelope: e.envelope }))
@@ -96,7 +81,7 @@ describe('own serverSeqs', () => {
 
   it('[FK2] the relay serving every entry again from the start, each at its own serverSeq, raises nothing', async () => {
     const { relay, phone, laptop } = await twoDevices([['phone', 'one'], ['laptop', 'two'], ['phone', 'three']])
-    const vault = Uint8Array.from(Buffer.from(phone.client.vaultId!, 'hex'))
+    const vault = fromHex(phone.client.vaultId!)
     const all = await relay.storage.readEnvelopes(vault, phone.doc!.docId, 0, 1000, 1 << 24)
     const own = (await storedOf(relay, phone, phone)).map((e) => e.serverSeq)
     expect(own.length).toBeGreaterThanOrEqual(2)
