@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { filled, testDevice } from '../test-fixtures/helpers.js'
 import { EnvelopeKind, decodeEnvelope, envelopeHash, envelopeTags, sealEnvelope, withTags } from './envelope.js'
 import { deriveKey } from './keys.js'
-import { hasValidTag, pairTagKey, receiverTag } from './tags.js'
+import { hasValidTag, pairTagKey, receiverTag, receiverView } from './tags.js'
 
 const alice = testDevice(1)
 const bob = testDevice(2)
@@ -62,5 +62,48 @@ describe('receiver tags', () => {
     expect(hasValidTag(decodeEnvelope(bytes), hash, carol.deviceId, pair(carol, alice))).toBe(false)
     expect(hasValidTag(decodeEnvelope(bytes), hash, bob.deviceId, pair(bob, alice))).toBe(true)
     expect(hasValidTag(sealed().env, hash, bob.deviceId, pair(bob, alice))).toBe(false)
+  })
+})
+
+describe('receiverView (what the relay sends one subscriber)', () => {
+  const dave = { deviceId: Uint8Array.from([...carol.deviceId.subarray(0, 4), ...filled(12, 0x5e)]) }
+
+  it('keeps only the receiver\'s tag: the envelope decodes to the same hash, and its tag still checks', () => {
+    const { env, hash } = tagged()
+    const forBob = receiverView(env.bytes, bob.deviceId)
+    expect(forBob.length).toBe(env.bytes.length - 20)
+    const seen = decodeEnvelope(forBob)
+    expect(envelopeHash(seen)).toEqual(hash)
+    expect(envelopeTags(seen).map((t) => t.to)).toEqual([bob.deviceId.subarray(0, 4)])
+    expect(hasValidTag(seen, hash, bob.deviceId, pair(bob, alice))).toBe(true)
+    expect(hasValidTag(decodeEnvelope(receiverView(env.bytes, carol.deviceId)), hash, carol.deviceId, pair(carol, alice))).toBe(true)
+    // The input is not changed.
+    expect(envelopeTags(decodeEnvelope(env.bytes))).toHaveLength(2)
+  })
+
+  it('drops the trailer for a device without a tag (it then verifies the signature), and keeps every tag sharing its prefix', () => {
+    const { env } = tagged()
+    const forAlice = decodeEnvelope(receiverView(env.bytes, alice.deviceId))
+    expect(forAlice.tagBytes.length).toBe(0)
+    expect(forAlice.bytes.length).toBe(env.signed.length + 64)
+    // Dave shares carol's 4-byte prefix: he gets her tag, as he cannot tell it is not his.
+    expect(envelopeTags(decodeEnvelope(receiverView(env.bytes, dave.deviceId))).map((t) => t.to)).toEqual([carol.deviceId.subarray(0, 4)])
+  })
+
+  it('finds the trailer behind a snapshot\'s covers; hands back untagged envelopes and bytes it cannot read as they are', () => {
+    const covers = [{ deviceId: bob.deviceId, seq: 300, hash: filled(32, 3) }, { deviceId: carol.deviceId, seq: 2, hash: filled(32, 4) }]
+    const snap = sealEnvelope({ kind: EnvelopeKind.snapshot, covers, vaultId: filled(16, 0xaa), docId: filled(16, 0xdd), epoch: 200, deviceId: alice.deviceId, seq: 7, prevHash: filled(32, 0), key: deriveKey(filled(32, 1), 'envelope'), signer: alice.signer, plaintext: filled(500, 1) })
+    const hash = envelopeHash(snap)
+    const withBoth = withTags(snap, [receiverTag(pair(alice, bob), bob.deviceId, hash), receiverTag(pair(alice, carol), carol.deviceId, hash)])
+    const forCarol = decodeEnvelope(receiverView(withBoth.bytes, carol.deviceId))
+    expect(forCarol.header.covers).toEqual(covers)
+    expect(hasValidTag(forCarol, hash, carol.deviceId, pair(carol, alice))).toBe(true)
+    expect(envelopeTags(forCarol)).toHaveLength(1)
+    const plain = sealed().env.bytes
+    expect(receiverView(plain, bob.deviceId)).toBe(plain)
+    const junk = filled(40, 0xff)
+    expect(receiverView(junk, bob.deviceId)).toBe(junk)
+    const cut = withBoth.bytes.subarray(0, withBoth.bytes.length - 3)
+    expect(receiverView(cut, bob.deviceId)).toBe(cut)
   })
 })

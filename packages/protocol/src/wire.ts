@@ -3,6 +3,7 @@ import { MindsyncError } from './errors.js'
 import { DEVICE_ID_BYTES, DOC_ID_BYTES, RELAY_ID_BYTES, VAULT_ID_BYTES } from './ids.js'
 import { MAX_BODY_BYTES } from './envelope.js'
 import { Reader } from './reader.js'
+import { allocScratch } from './scratch.js'
 
 /** Message type numbers; the grammar is in PROTOCOL.md. */
 export const MessageType = {
@@ -175,15 +176,8 @@ export function encodeFrame(messages: readonly Message[]): Uint8Array {
   return e.bufs.length === 0 ? new Uint8Array(e.cbuf.buffer, e.cbuf.byteOffset, e.cpos) : encoding.toUint8Array(e)
 }
 
-/**
- * A typed array of more than 64 bytes lives outside V8's heap: allocating
- * one costs about a microsecond and counts towards the external memory that
- * makes V8 collect garbage sooner. Node's Buffer.allocUnsafe hands out small
- * ones from a shared 8 KiB slab instead. The frame never exposes a byte it
- * did not write (it is cut to what was encoded), so unzeroed memory is fine.
- */
-const pooled = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array<ArrayBuffer> } }).Buffer
-const allocFrame = (size: number): Uint8Array<ArrayBuffer> => (pooled ? pooled.allocUnsafe(size) : new Uint8Array(size))
+/** The frame never exposes a byte it did not write (it is cut to what was encoded). */
+const allocFrame = allocScratch
 
 /**
  * At least the encoded size of most messages (byte payloads, plus room for

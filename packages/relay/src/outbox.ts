@@ -1,4 +1,4 @@
-import { encodeFrame, messageSizeHint } from '@mindsync/protocol'
+import { encodeFrame, messageSizeHint, receiverView } from '@mindsync/protocol'
 import type { RelayMessage } from '@mindsync/protocol'
 
 /** The transport side of one connection, as the core sees it. */
@@ -50,8 +50,13 @@ export function createFlushScheduler(): FlushScheduler {
   }
 }
 
-/** Creates the outbox of one connection; `onError` hears about a peer that fails to send. */
-export function createOutbox(peer: Peer, scheduler: FlushScheduler, maxFrameBytes: number, onError: (e: unknown) => void): Outbox {
+/**
+ * Creates the outbox of one connection; `onError` hears about a peer that
+ * fails to send. Every envelope it is given leaves with only the receiver
+ * tags addressed to `receiver`, the connection's device (PROTOCOL.md,
+ * Receiver tags), whichever path queued it: fan-out, catch-up or a fetch.
+ */
+export function createOutbox(peer: Peer, scheduler: FlushScheduler, maxFrameBytes: number, onError: (e: unknown) => void, receiver: Uint8Array): Outbox {
   let queue: RelayMessage[] = []
   let waiters: (() => void)[] = []
   let discarded = false
@@ -85,7 +90,7 @@ export function createOutbox(peer: Peer, scheduler: FlushScheduler, maxFrameByte
     push(message) {
       if (discarded) return
       if (queue.length === 0) scheduler.schedule(flush)
-      queue.push(message)
+      queue.push(forReceiver(message, receiver))
     },
     drained() {
       if (queue.length === 0 || discarded) return Promise.resolve()
@@ -101,4 +106,11 @@ export function createOutbox(peer: Peer, scheduler: FlushScheduler, maxFrameByte
       waiters = []
     },
   }
+}
+
+/** The message with each envelope cut down to the tags for `receiver`. */
+function forReceiver(m: RelayMessage, receiver: Uint8Array): RelayMessage {
+  if (m.type === 'envelopes') return { ...m, items: m.items.map((it) => ({ serverSeq: it.serverSeq, envelope: receiverView(it.envelope, receiver) })) }
+  if (m.type === 'awareness') return { ...m, envelope: receiverView(m.envelope, receiver) }
+  return m
 }

@@ -69,7 +69,7 @@ export function createSession(deps: SessionDeps, auth: RelayAuth, peer: Peer): S
   const outbox = createOutbox(peer, deps.scheduler, limits.maxOutgoingFrameBytes, (e) => {
     log({ level: 'warn', event: 'relay.send.failed', conn: id, error: e })
     close(CloseCode.internal, 'send failed')
-  })
+  }, auth.deviceId)
 
   function close(code: number, reason: string): void {
     if (!open) return
