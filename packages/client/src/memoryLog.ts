@@ -3,6 +3,21 @@ import type { LocalEnvelope } from './localStore.js'
 const CHUNK_BYTES = 256 * 1024
 
 /**
+ * A chunk is only ever read up to what was written into it, so it need not
+ * be zeroed first: zeroing touches every page once more before the copies
+ * do (filling 256 KiB chunks with 600-byte envelopes: 0.5–1.8 µs per
+ * envelope zeroed, 0.3–0.5 µs not, in a micro-benchmark here). Node's
+ * Buffer.allocUnsafeSlow gives such memory, unpooled; elsewhere a plain array.
+ */
+const unzeroed = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): Uint8Array } }).Buffer
+/** A plain Uint8Array over the memory: a Buffer's slice() would be a view, and envelope() promises a copy ([ST3], [ST5] fail otherwise). */
+function allocChunk(size: number): Uint8Array {
+  if (!unzeroed) return new Uint8Array(size)
+  const b = unzeroed.allocUnsafeSlow(size)
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+}
+
+/**
  * One doc's envelopes in memory, in columns: authors, seqs and server seqs in
  * typed arrays, the envelope bytes packed one after another in chunks. A
  * device holds thousands of envelopes per doc until a snapshot compacts
@@ -97,7 +112,7 @@ export class EnvelopeLog {
   private place(row: number, envelope: Uint8Array): void {
     let chunk = this.chunks[this.chunks.length - 1]
     if (!chunk || this.used + envelope.length > chunk.length) {
-      chunk = new Uint8Array(Math.max(CHUNK_BYTES, envelope.length))
+      chunk = allocChunk(Math.max(CHUNK_BYTES, envelope.length))
       this.chunks.push(chunk)
       this.used = 0
     }
