@@ -160,4 +160,27 @@ describe('membership under random interleavings', () => {
       [{ type: 'write', d: 9 }],
     ])
   }, 60_000)
+
+  it('[D4-r4] a device removed while retrying its own removal of the remover fails at once instead of waiting for a connection that is gone (seed 20261208)', async () => {
+    // d3 and d2 remove each other; d2 loses the race (E_CONFLICT), the relay then closes its
+    // connection as revoked, and its retry waited 30 s for the sync to settle on a closed connection.
+    await run(4, [
+      [{ type: 'write', d: 0 }, { type: 'write', d: 5 }],
+      [{ type: 'rotate', a: 3 }],
+      [{ type: 'sync', d: 4 }],
+      [{ type: 'add', a: 1 }],
+      [{ type: 'sync', d: 5 }],
+      [{ type: 'remove', a: 4, b: 6 }],
+      [{ type: 'write', d: 7 }],
+      [{ type: 'add', a: 3 }],
+      [{ type: 'sync', d: 9 }],
+      [{ type: 'write', d: 3 }, { type: 'write', d: 5 }],
+      [{ type: 'sync', d: 2 }],
+      [{ type: 'remove', a: 3, b: 7 }, { type: 'remove', a: 7, b: 3 }],
+      [{ type: 'sync', d: 6 }, { type: 'write', d: 6 }],
+      [{ type: 'sync', d: 4 }],
+      [{ type: 'write', d: 3 }],
+      [{ type: 'write', d: 1 }, { type: 'write', d: 8 }],
+    ])
+  }, 30_000)
 })

@@ -138,6 +138,8 @@ export class SyncClient {
   private attempt = 0
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private currentStatus: Status = 'offline'
+  /** Why the connection last left 'online' (a refusal's error, such as E_REVOKED), if it said. */
+  private statusError: MindsyncError | undefined
   private readonly opResults = new Waiters<RelayMessage & { type: 'opResult' }>()
   private inbound: Promise<void> = Promise.resolve()
   /** The last queued batch of received envelopes, while nothing was queued after it and it has not started. */
@@ -424,7 +426,9 @@ export class SyncClient {
       }
       const onSettled = (): void => done(errors[0])
       this.settledWaiters.add(onSettled)
-      if (this.settled()) done(errors[0])
+      // Closed before this wait began (a removal's retry after the relay revoked this device): no status event will come.
+      if (this.currentStatus !== 'online') done(this.statusError ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
+      else if (this.settled()) done(errors[0])
     })
   }
 
@@ -462,6 +466,7 @@ export class SyncClient {
 
   private setStatus(status: Status, error?: MindsyncError): void {
     this.currentStatus = status
+    this.statusError = error
     this.events.emit('status', error ? { status, error } : { status })
   }
 
