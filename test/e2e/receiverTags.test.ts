@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { createMemoryStore, createSyncClient, createWebSocketTransport, Scope } from '@mindsync/client'
 import type { SyncClient } from '@mindsync/client'
+import { toHex } from '@mindsync/crypto'
 import { EnvelopeKind, decodeEnvelope, decodeFrame, envelopeTags } from '@mindsync/protocol'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -54,60 +55,61 @@ describe('receiver tags through a real relay', () => {
   })
 })
 
+interface Device {
+  name: string
+  client: SyncClient
+  doc: Y.Doc
+  /** Every frame the relay sent it. */
+  frames: Uint8Array[]
+}
+
 async function threeWritersAndALateReader(relay: RelayProcess, db: string, clients: SyncClient[]): Promise<void> {
-  const frames = new Map<string, Uint8Array[]>()
-  const make = async (name: string): Promise<SyncClient> => {
-    const seen: Uint8Array[] = []
-    frames.set(name, seen)
-    const WebSocket = tappedWebSocket((f) => seen.push(f.slice()))
-    const c = await createSyncClient({ store: createMemoryStore(), transport: createWebSocketTransport({ WebSocket }), url: relay.url, name })
-    clients.push(c)
-    return c
+  const make = async (name: string): Promise<Device> => {
+    const frames: Uint8Array[] = []
+    const WebSocket = tappedWebSocket((f) => frames.push(f.slice()))
+    const client = await createSyncClient({ store: createMemoryStore(), transport: createWebSocketTransport({ WebSocket }), url: relay.url, name })
+    clients.push(client)
+    return { name, client, doc: new Y.Doc(), frames }
   }
   const phone = await make('phone')
-  await phone.createVault()
-  await phone.syncOnce()
-  const others = [await make('laptop'), await make('watch'), await make('tablet')]
-  for (const d of others) {
-    await phone.acceptPairing(await d.createPairingOffer(), Scope.read | Scope.write)
-    await d.syncOnce()
+  await phone.client.createVault()
+  await phone.client.syncOnce()
+  const all = [phone, await make('laptop'), await make('watch'), await make('tablet')]
+  for (const d of all.slice(1)) {
+    await phone.client.acceptPairing(await d.client.createPairingOffer(), Scope.read | Scope.write)
+    await d.client.syncOnce()
   }
-  const all = [phone, ...others]
-  const docs = new Map<SyncClient, Y.Doc>()
-  for (const c of all) {
-    const doc = new Y.Doc()
-    docs.set(c, doc)
-    await c.bind('journal', doc)
-  }
+  for (const d of all) await d.client.bind('journal', d.doc)
+  const entries = (d: Device): number => d.doc.getMap('journal').size
+
   // Phone, laptop and watch are online (live fan-out); the tablet comes later (catch-up from storage).
-  for (const c of all.slice(0, 3)) c.connect()
-  await until('three devices online', () => all.slice(0, 3).every((c) => c.status === 'online'))
+  const writers = all.slice(0, 3)
+  const tablet = all[3] as Device
+  for (const d of writers) d.client.connect()
+  await until('three devices online', () => writers.every((d) => d.client.status === 'online'))
   for (let k = 0; k < 5; k++) {
-    for (const [i, c] of all.slice(0, 3).entries()) docs.get(c)!.getMap('journal').set(`${i}-${k}`, `entry ${k} of device ${i}`)
+    for (const [i, d] of writers.entries()) d.doc.getMap('journal').set(`${i}-${k}`, `entry ${k} of device ${i}`)
     await new Promise((r) => setTimeout(r, 20)) // one envelope per entry
   }
-  await until('the three online devices hold all 15 entries', () => all.slice(0, 3).every((c) => docs.get(c)!.getMap('journal').size === 15))
-  const tablet = others[2] as SyncClient
-  tablet.connect()
-  await until('the tablet caught up', () => docs.get(tablet)!.getMap('journal').size === 15)
+  await until('the three online devices hold all 15 entries', () => writers.every((d) => entries(d) === 15))
+  tablet.client.connect()
+  await until('the tablet caught up', () => entries(tablet) === 15)
 
-  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
   const stored = relayRows(db).filter((r) => r.kind === EnvelopeKind.update)
   expect(stored.length).toBeGreaterThanOrEqual(3)
-  const names = ['phone', 'laptop', 'watch', 'tablet']
-  for (const [i, c] of all.entries()) {
-    const fromOthers = updatesIn(frames.get(names[i] as string)!).filter((env) => hex(env.header.deviceId) !== c.deviceId)
+  const prefixOf = (d: Device): string => d.client.deviceId.slice(0, 8)
+  for (const d of all) {
+    const fromOthers = updatesIn(d.frames).filter((env) => toHex(env.header.deviceId) !== d.client.deviceId)
     // Every other writer's envelope, once (the tablet wrote none of its own).
-    const distinct = new Set(fromOthers.map((env) => `${hex(env.header.deviceId)}:${env.header.seq}`))
-    expect(distinct.size, `${names[i]} received the other writers' envelopes`).toBe(stored.filter((r) => r.deviceId !== c.deviceId).length)
-    for (const env of fromOthers) expect(envelopeTags(env).map((t) => hex(t.to))).toEqual([c.deviceId.slice(0, 8)])
+    const distinct = new Set(fromOthers.map((env) => `${toHex(env.header.deviceId)}:${env.header.seq}`))
+    expect(distinct.size, `${d.name} received the other writers' envelopes`).toBe(stored.filter((r) => r.deviceId !== d.client.deviceId).length)
+    for (const env of fromOthers) expect(envelopeTags(env).map((t) => toHex(t.to))).toEqual([prefixOf(d)])
   }
   // The relay keeps each envelope as pushed: a tag for each of the three other members.
   for (const r of stored) {
-    const to = envelopeTags(decodeEnvelope(r.bytes)).map((t) => hex(t.to))
-    expect(to.sort()).toEqual(all.filter((c) => c.deviceId !== r.deviceId).map((c) => c.deviceId.slice(0, 8)).sort())
+    const to = envelopeTags(decodeEnvelope(r.bytes)).map((t) => toHex(t.to))
+    expect(to.sort()).toEqual(all.filter((d) => d.client.deviceId !== r.deviceId).map(prefixOf).sort())
   }
-  const state = (c: SyncClient) => JSON.stringify(docs.get(c)!.getMap('journal').toJSON(), Object.keys(docs.get(c)!.getMap('journal').toJSON()).sort())
-  for (const c of all) expect(state(c)).toBe(state(phone))
-  for (const c of all) expect(c.alerts()).toEqual([])
+  for (const d of all) expect(d.doc.getMap('journal').toJSON()).toEqual(phone.doc.getMap('journal').toJSON())
+  for (const d of all) expect(d.client.alerts()).toEqual([])
 }

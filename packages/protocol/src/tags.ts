@@ -1,8 +1,6 @@
 import { concatBytes, hkdfSha256, hmacSha512_256, utf8, x25519 } from '@mindsync/crypto'
 import { compareBytes } from './bytes.js'
-import * as decoding from 'lib0/decoding'
-import { EnvelopeKind, RECEIVER_TAG_BYTES, SIGNATURE_BYTES, TAG_ENTRY_BYTES, TAG_TO_BYTES } from './envelope.js'
-import { DEVICE_ID_BYTES, DOC_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES } from './ids.js'
+import { RECEIVER_TAG_BYTES, SIGNATURE_BYTES, TAG_ENTRY_BYTES, TAG_TO_BYTES, decodeEnvelope } from './envelope.js'
 import { allocScratch } from './scratch.js'
 import type { Envelope, ReceiverTag } from './envelope.js'
 
@@ -71,53 +69,44 @@ function prefixMatches(trailer: Uint8Array, offset: number, id: Uint8Array): boo
  * Bytes that are not a well-formed envelope come back unchanged.
  */
 export function receiverView(bytes: Uint8Array, receiver: Uint8Array): Uint8Array {
-  const at = trailerStart(bytes)
-  if (at === undefined || at >= bytes.length) return bytes
-  const d = decoding.createDecoder(bytes)
-  d.pos = at
-  const count = decoding.readVarUint(d)
-  const first = d.pos
-  if (first + count * TAG_ENTRY_BYTES !== bytes.length) return bytes
+  const trailer = trailerOf(bytes)
+  if (!trailer) return bytes
+  const { at, tags } = trailer
   let mine = 0
-  for (let o = first; o < bytes.length; o += TAG_ENTRY_BYTES) if (prefixMatches(bytes, o, receiver)) mine++
+  for (let o = 0; o < tags.length; o += TAG_ENTRY_BYTES) if (prefixMatches(tags, o, receiver)) mine++
   // More than 127 tags for one prefix is no honest envelope; it goes as it came (one varUint byte below).
-  if (mine === count || mine > 127) return bytes
+  if (mine * TAG_ENTRY_BYTES === tags.length || mine > 127) return bytes
   // Short-lived (the relay copies it into a frame), and every byte is written below.
   const out = allocScratch(at + (mine > 0 ? 1 + mine * TAG_ENTRY_BYTES : 0))
   out.set(bytes.subarray(0, at))
   if (mine === 0) return out
   out[at] = mine
   let w = at + 1
-  for (let o = first; o < bytes.length; o += TAG_ENTRY_BYTES) {
-    if (!prefixMatches(bytes, o, receiver)) continue
-    out.set(bytes.subarray(o, o + TAG_ENTRY_BYTES), w)
+  for (let o = 0; o < tags.length; o += TAG_ENTRY_BYTES) {
+    if (!prefixMatches(tags, o, receiver)) continue
+    out.set(tags.subarray(o, o + TAG_ENTRY_BYTES), w)
     w += TAG_ENTRY_BYTES
   }
   return out
 }
 
-/** Where an envelope's signature ends (its tags trailer starts), read as far as needed; undefined when it is not an envelope. */
-function trailerStart(bytes: Uint8Array): number | undefined {
-  try {
-    const d = decoding.createDecoder(bytes)
-    d.pos = 2 + VAULT_ID_BYTES + DOC_ID_BYTES
-    const kind = bytes[1]
-    decoding.readVarUint(d) // epoch
-    d.pos += DEVICE_ID_BYTES
-    decoding.readVarUint(d) // seq
-    d.pos += HASH_BYTES
-    if (kind === EnvelopeKind.snapshot) {
-      const n = decoding.readVarUint(d)
-      for (let i = 0; i < n; i++) {
-        d.pos += DEVICE_ID_BYTES
-        decoding.readVarUint(d)
-        d.pos += HASH_BYTES
-      }
+/**
+ * Where an envelope's tags trailer starts (the end of its signature) and its
+ * tag entries; null without tags or when the bytes are not an envelope.
+ * Kept per byte array: fan-out hands the same bytes to every subscriber, so
+ * each envelope is decoded once, not once per receiver.
+ */
+const trailers = new WeakMap<Uint8Array, { at: number; tags: Uint8Array } | null>()
+function trailerOf(bytes: Uint8Array): { at: number; tags: Uint8Array } | null {
+  let t = trailers.get(bytes)
+  if (t === undefined) {
+    try {
+      const env = decodeEnvelope(bytes)
+      t = env.tagBytes.length > 0 ? { at: env.signed.length + SIGNATURE_BYTES, tags: env.tagBytes } : null
+    } catch {
+      t = null
     }
-    const body = decoding.readVarUint(d)
-    const end = d.pos + body + SIGNATURE_BYTES
-    return Number.isSafeInteger(end) && end <= bytes.length ? end : undefined
-  } catch {
-    return undefined
+    trailers.set(bytes, t)
   }
+  return t
 }

@@ -170,14 +170,12 @@ export function encodeFrame(messages: readonly Message[]): Uint8Array {
   // One buffer big enough for the whole frame: lib0 otherwise starts at 100
   // bytes, grows by new chunks and copies them all into a final array, and
   // the relay encodes a frame per subscriber for every envelope it fans out.
-  e.cbuf = allocFrame(frameSizeHint(messages))
+  // Unzeroed is fine: the frame is cut to what was encoded.
+  e.cbuf = allocScratch(frameSizeHint(messages))
   for (const m of messages) writeMessage(e, m)
   // A plain Uint8Array view (not a Buffer) of what was written.
   return e.bufs.length === 0 ? new Uint8Array(e.cbuf.buffer, e.cbuf.byteOffset, e.cpos) : encoding.toUint8Array(e)
 }
-
-/** The frame never exposes a byte it did not write (it is cut to what was encoded). */
-const allocFrame = allocScratch
 
 /**
  * At least the encoded size of most messages (byte payloads, plus room for
