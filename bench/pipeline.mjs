@@ -5,7 +5,10 @@
 // scenarios measure is mostly noise from the machine and the kernel; this is
 // the engine's share alone, steady enough (a few percent) to compare two
 // versions of the client.
-//   node bench/pipeline.mjs [--devices 10] [--entries 6000] [--rounds 5] [--rate PER_SEC] [--profile FILE]
+//   node bench/pipeline.mjs [--devices 10] [--entries 6000] [--rounds 5] [--rate PER_SEC] [--profile FILE] [--yjs-only]
+// --yjs-only runs the same workload on plain Y.Docs (each update handed to the other docs on the
+// next turn, nothing sealed, checked or stored): the floor any Yjs-based system pays, so that
+// the engine's own share is the difference.
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import * as Y from 'yjs'
@@ -24,6 +27,7 @@ const rounds = Number(opt('rounds', 5))
 const profileFile = opt('profile', undefined)
 // With --rate, entries are written at that many per second in total (latency is then reported); without it, one per turn.
 const rate = opt('rate', undefined) === undefined ? undefined : Number(opt('rate'))
+const yjsOnly = args.includes('--yjs-only')
 
 /** A Transport into the relay core: every frame is delivered on a later turn, as a socket would. */
 function coreTransport(core) {
@@ -61,7 +65,19 @@ const once = (client, event, match) => new Promise((resolve) => {
   })
 })
 
-async function round() {
+/** Plain Y.Docs: each local update reaches every other doc on a later turn, as a broadcast relay would send it. */
+async function plainDevices() {
+  const devices = Array.from({ length: n }, () => ({ doc: new Y.Doc(), client: { close: async () => {} } }))
+  devices.forEach(({ doc }, w) =>
+    doc.on('update', (update, origin) => {
+      if (origin === 'remote') return
+      for (const [r, other] of devices.entries()) if (r !== w) setImmediate(() => Y.applyUpdate(other.doc, update, 'remote'))
+    }),
+  )
+  return devices
+}
+
+async function engineDevices() {
   const core = createRelayCore({ storage: createMemoryRelayStorage() })
   const transport = coreTransport(core)
   const devices = []
@@ -78,6 +94,11 @@ async function round() {
     await synced
     devices.push({ client, doc })
   }
+  return devices
+}
+
+async function round() {
+  const devices = await (yjsOnly ? plainDevices() : engineDevices())
   const latencies = { from: 0, list: [] }
   const tracker = createTracker(n, rate ? { latencies } : {})
   devices.forEach((d, r) => tracker.observe(r, d.doc))
@@ -119,5 +140,5 @@ for (let r = 0; r <= rounds; r++) {
   console.log(`round ${r}${r === 0 ? ' (warm-up)' : ''}: ${res.usPerEntry.toFixed(0)} µs CPU per entry (${res.usPerDelivery.toFixed(1)} per delivery), ${res.wallMs.toFixed(0)} ms${res.latency}`)
 }
 const sorted = results.map((r) => r.usPerEntry).sort((a, b) => a - b)
-console.log(`median: ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} µs CPU per entry (best ${sorted[0].toFixed(0)}), ${n} devices, ${entries} entries, the relay core included`)
+console.log(`median: ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} µs CPU per entry (best ${sorted[0].toFixed(0)}), ${n} devices, ${entries} entries, ${yjsOnly ? 'plain Yjs (no engine, no relay)' : 'the relay core included'}`)
 process.exit(0)

@@ -5,7 +5,7 @@
 //   node bench/stalls.mjs /tmp/lat.json /tmp/stall [slowMs] [episodes]
 // Prints the latency distribution, the 100 ms stretches with the most deliveries slower than
 // slowMs (default 8) and, for each, the GCs and event-loop gaps of both processes around it.
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 
 const [dumpFile, prefix, slowArg, episodesArg] = process.argv.slice(2)
@@ -20,7 +20,8 @@ const episodes = Number(episodesArg ?? 5)
 const deliveries = JSON.parse(readFileSync(dumpFile, 'utf8'))
 // The most recent log of each role (a run with --repeat writes several).
 const logs = new Map()
-for (const name of readdirSync(dirname(prefix)).sort()) {
+const byAge = (name) => statSync(join(dirname(prefix), name)).mtimeMs
+for (const name of readdirSync(dirname(prefix)).sort((a, b) => byAge(a) - byAge(b))) {
   const m = name.match(new RegExp(`^${basename(prefix)}-(\\w+)-\\d+\\.json$`))
   if (m) logs.set(m[1], JSON.parse(readFileSync(join(dirname(prefix), name), 'utf8')))
 }
