@@ -118,7 +118,7 @@ const title = `mindsync vs peers (${mode} run, ${new Date().toISOString().slice(
 const table = markdownTable(records)
 const costs = clientCostTable(records)
 const pauses = pausesTable(records)
-const checked = claims(records)
+const checked = claims(records, { quick })
 const md = [`# ${title}`, '', table, '', costs, '', pauses, '', checked.markdown, '', `Run took ${seconds} s.`, ''].join('\n')
 mkdirSync(resultsDir, { recursive: true })
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(records, null, 2)}\n`)

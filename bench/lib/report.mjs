@@ -60,7 +60,11 @@ export function clientCostTable(records) {
 }
 
 /** The issue's "what it must show", checked against this run's figures. */
-export function claims(records) {
+/**
+ * The issue's checks, from one run. A quick run measures smaller counts (a 5,000-entry journal,
+ * two-second windows), so its rows name the counts used and say the checks are judged on a full run.
+ */
+export function claims(records, { quick = false } = {}) {
   const v = (s, sc, f) => value(records, s, sc, f)
   const rows = []
   const check = (claim, ok, detail) => rows.push({ claim, ok, detail })
@@ -74,13 +78,16 @@ export function claims(records) {
   const mi = v('mindsync', 'initial-sync-100k', 'ms')
   const yi = v('y-websocket', 'initial-sync-100k', 'ms')
   const snaps = v('mindsync', 'initial-sync-100k', 'snapshots')
-  check('initial sync of 100,000 entries: mindsync ≤ y-websocket', mi <= yi, `${formatNumber(mi)} ms vs ${formatNumber(yi)} ms (mindsync snapshots received: ${snaps ?? '?'})`)
+  const entries = v('mindsync', 'initial-sync-100k', 'entries') ?? 100_000
+  check(`initial sync of ${formatNumber(entries)} entries: mindsync ≤ y-websocket`, mi <= yi, `${formatNumber(mi)} ms vs ${formatNumber(yi)} ms (mindsync snapshots received: ${snaps ?? '?'})`)
   const mr = v('mindsync', 'relay-rss-100k', 'rssMB')
   const yr = v('y-websocket', 'relay-rss-100k', 'rssMB')
   const hr = v('hocuspocus', 'relay-rss-100k', 'rssMB')
-  check('relay RSS serving the 100k journal: mindsync < both peers', mr < yr && mr < hr, `${formatNumber(mr)} MB vs ${formatNumber(yr)} MB and ${formatNumber(hr)} MB`)
-  const lines = ['| issue 6 check | result | figures |', '|---|---|---|']
-  for (const r of rows) lines.push(`| ${r.claim} | ${r.ok ? 'met' : '**not met**'} | ${r.detail} |`)
+  check(`relay RSS serving the ${formatNumber(entries)}-entry journal: mindsync < both peers`, mr < yr && mr < hr, `${formatNumber(mr)} MB vs ${formatNumber(yr)} MB and ${formatNumber(hr)} MB`)
+  const lines = quick ? ['Quick run: smaller counts than the issue asks for, so these rows are indicative only; the checks are judged on a full run (`npm run bench`).', ''] : []
+  lines.push('| issue 6 check | result | figures |', '|---|---|---|')
+  const verdict = (ok) => (quick ? (ok ? 'met (quick run)' : 'not met (quick run)') : ok ? 'met' : '**not met**')
+  for (const r of rows) lines.push(`| ${r.claim} | ${verdict(r.ok)} | ${r.detail} |`)
   return { rows, markdown: lines.join('\n') }
 }
 
