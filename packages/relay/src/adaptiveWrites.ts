@@ -8,7 +8,12 @@ export interface AdaptiveWritesOptions {
   slowMedianMs?: number
   /** Default 32. */
   sample?: number
-  /** The writes move when together they held the event loop for more than this share of one second. Default 0.25. */
+  /**
+   * The writes move when together they held the event loop for more than this share of one second.
+   * Default 0.5: with the rest of a relay's work on top, more than half a second of writes is a
+   * load the loop cannot carry; less is cheaper inline (at 1,000 updates/s here the disk syncs
+   * held it about a quarter of a second, and moving them cost 0.1 cores and doubled median latency).
+   */
   maxShare?: number
   now?: () => number
   /** Hears, once, why the writes moved. */
@@ -33,7 +38,7 @@ export type AdaptiveWrites = AsyncWrites & {
  * finished before the thread gets one.
  */
 export function adaptiveWrites(inline: SqliteWrites, startThread: () => AsyncWrites, options: AdaptiveWritesOptions = {}): AdaptiveWrites {
-  const { slowMedianMs = 4, sample = 32, maxShare = 0.25, now = () => performance.now(), onMoved } = options
+  const { slowMedianMs = 4, sample = 32, maxShare = 0.5, now = () => performance.now(), onMoved } = options
   const onLoop = inlineWrites(inline)
   let thread: AsyncWrites | undefined
   const recent = new Float64Array(sample)
