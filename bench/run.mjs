@@ -49,7 +49,7 @@ async function runOne(step, system) {
   try {
     let url
     if (!step.noServer) {
-      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, role: 'relay', execArgv: ['--expose-gc'], profileDir: profileDir(system, step.id) })
+      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, role: 'relay', execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [])], profileDir: profileDir(system, step.id) })
       await waitReady(server)
       ;({ url } = await server.rpc.call('start', { system }))
     }
