@@ -58,7 +58,7 @@ export function plan(quick) {
       id: 'relay-rss-idle-1000',
       kind: 'idle',
       // Settle past Node's 5 s HTTP keep-alive timeout: challenge requests leave idle HTTP sockets.
-      params: { connections: q(1000, 100), settleMs: q(6000, 1000) },
+      params: { connections: q(1000, 100), settleMs: q(6000, 1000), stableMs: q(5000, 2000), maxSettleMs: q(30_000, 6000) },
       records: (f) => [{ scenario: 'relay-rss-idle-1000', ...f }],
     },
     {
