@@ -23,6 +23,8 @@ const onlySystems = option('--systems')?.split(',') ?? SYSTEMS
 const onlyScenarios = option('--scenarios')?.split(',')
 const resultsDir = join(here, 'results')
 const SCENARIO_TIMEOUT_MS = 8 * 60_000
+/** Extra Node flags for a child process, from an environment variable (BENCH_NODE_FLAGS: the devices', BENCH_SERVER_FLAGS: the server's). */
+const flagsFrom = (name) => process.env[name]?.split(' ').filter(Boolean) ?? []
 
 const waitReady = (c) =>
   new Promise((resolve, reject) => {
@@ -49,11 +51,11 @@ async function runOne(step, system) {
   try {
     let url
     if (!step.noServer) {
-      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, role: 'relay', execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [])], profileDir: profileDir(system, step.id) })
+      server = spawnChild(join(here, 'lib/serverMain.mjs'), { label: `${system} server`, role: 'relay', execArgv: ['--expose-gc', ...flagsFrom('BENCH_SERVER_FLAGS')], profileDir: profileDir(system, step.id) })
       await waitReady(server)
       ;({ url } = await server.rpc.call('start', { system }))
     }
-    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, role: 'clients', execArgv: ['--max-old-space-size=8192', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [])], profileDir: profileDir(system, step.id) })
+    driver = spawnChild(join(here, 'lib/driverMain.mjs'), { label: `${system} clients`, role: 'clients', execArgv: ['--max-old-space-size=8192', ...flagsFrom('BENCH_NODE_FLAGS')], profileDir: profileDir(system, step.id) })
     driver.rpc.serve({ server: ({ method, params }) => server.rpc.call(method, params) })
     await waitReady(driver)
     const timeout = new Promise((_, reject) => {

@@ -59,10 +59,10 @@ export function clientCostTable(records) {
   return lines.join('\n')
 }
 
-/** The "what it must show", checked against this run's figures. */
 /**
- * The issue's checks, from one run. A quick run measures smaller counts (a 5,000-entry journal,
- * two-second windows), so its rows name the counts used and say the checks are judged on a full run.
+ * The issue's "what it must show", checked against this run's figures. A quick run measures
+ * smaller counts (a 5,000-entry journal, two-second windows), so its rows name the counts used
+ * and say the checks are judged on a full run.
  */
 export function claims(records, { quick = false } = {}) {
   const v = (s, sc, f) => value(records, s, sc, f)
