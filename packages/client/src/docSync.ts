@@ -28,6 +28,7 @@ import type { Decoded } from './vouch.js'
 import type { DeviceIdentity } from './identity.js'
 import type { LocalEnvelope, LocalStore, OutboxEntry } from './localStore.js'
 import type { Membership } from './membership.js'
+import { nextTurn } from './nextTurn.js'
 
 /** Why an envelope was not applied. */
 export interface Rejection {
@@ -168,14 +169,15 @@ export class DocSync {
     this.pending.push(update)
     this.scheduleFlush()
   }
-  private immediate: ReturnType<typeof setImmediate> | undefined
+  /** Cancels the flush scheduled for the next turn, when there is one. */
+  private cancelTurn: (() => void) | undefined
   private scheduleFlush(): void {
-    if (this.pending.length === 0 || this.immediate !== undefined) return
+    if (this.pending.length === 0 || this.cancelTurn !== undefined) return
     if (this.inFlight === 0 || !this.online) {
       if (this.timer !== undefined) clearTimeout(this.timer)
       this.timer = undefined
-      this.immediate = setImmediate(() => {
-        this.immediate = undefined
+      this.cancelTurn = nextTurn(() => {
+        this.cancelTurn = undefined
         void this.flush()
       })
     } else if (this.timer === undefined) {
@@ -271,9 +273,9 @@ export class DocSync {
   /** Seals every local update made so far into one envelope and stores it in the outbox. */
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer)
-    if (this.immediate !== undefined) clearImmediate(this.immediate)
+    this.cancelTurn?.()
     this.timer = undefined
-    this.immediate = undefined
+    this.cancelTurn = undefined
     if (this.pending.length === 0) return this.writes
     const updates = this.pending
     this.pending = []
@@ -811,6 +813,6 @@ export class DocSync {
     this.doc.off('afterAllTransactions', this.onAfterAllTransactions)
     this.doc.off('update', this.onUpdate)
     if (this.timer !== undefined) clearTimeout(this.timer)
-    if (this.immediate !== undefined) clearImmediate(this.immediate)
+    this.cancelTurn?.()
   }
 }

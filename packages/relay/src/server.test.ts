@@ -43,9 +43,10 @@ describe('relay server', () => {
     await relay.close()
   })
 
-  it('serves a challenge (no-store), health and 404', async () => {
-    const res = await fetch(`${http}/v1/challenge`)
+  it('serves a challenge (no-store, readable by a web app on any origin), health and 404', async () => {
+    const res = await fetch(`${http}/v1/challenge`, { headers: { origin: 'https://app.example' } })
     expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
     const body = (await res.json()) as { relayId: string; challenge: string }
     expect(body.relayId).toMatch(/^[0-9a-f]{32}$/)
     expect(body.challenge).toMatch(/^[A-Za-z0-9_-]{54}$/)

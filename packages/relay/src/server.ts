@@ -50,9 +50,14 @@ export interface Relay {
 /** An upgrade refused before any WebSocket: the HTTP status and the JSON body. */
 export type UpgradeRefusal = { status: number; code: string; message: string }
 
+// Readable from any origin: a web app served from another origin fetches the challenge before it
+// connects. Nothing here is private and no request carries credentials (a device proves itself by
+// signing the challenge in the upgrade, which CORS does not govern).
+const PUBLIC = { 'Access-Control-Allow-Origin': '*' }
+
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers })
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...PUBLIC, ...headers })
   res.end(text)
 }
 

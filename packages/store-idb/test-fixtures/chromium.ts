@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { type BrowserContext, chromium } from 'playwright-core'
 import { type Rolldown, build, defaultClientConditions } from 'vite'
 import type { TestResult } from './vitestShim.js'
 
@@ -27,13 +27,21 @@ const CHROMIUM_ARGS = [
 ]
 
 /** The page's files by URL path: the bundle of browserSuite.ts with 'vitest' replaced by the shim. */
-export async function bundleSuite(): Promise<Map<string, { type: string; body: string }>> {
+export function bundleSuite(): Promise<Map<string, { type: string; body: string }>> {
+  return bundlePage(join(here, 'browserSuite.ts'), 'store-idb suite')
+}
+
+/**
+ * A page's files by URL path: `entry` (a module) bundled with the workspace
+ * packages from their sources, as in the Node tests, and an HTML page that
+ * loads it at `/`. An import of 'vitest' gets the shim.
+ */
+export async function bundlePage(entry: string, title: string): Promise<Map<string, { type: string; body: string }>> {
   const output = (await build({
     configFile: false,
     root: here,
     logLevel: 'warn',
     publicDir: false,
-    // Workspace packages from their sources, as in the Node tests.
     resolve: { conditions: ['source', ...defaultClientConditions], alias: [{ find: /^vitest$/, replacement: join(here, 'vitestShim.ts') }] },
     build: {
       write: false,
@@ -41,18 +49,18 @@ export async function bundleSuite(): Promise<Map<string, { type: string; body: s
       sourcemap: 'inline',
       target: 'es2022',
       modulePreload: false,
-      rollupOptions: { input: join(here, 'browserSuite.ts') },
+      rollupOptions: { input: entry },
     },
   })) as Rolldown.RolldownOutput
   const files = new Map<string, { type: string; body: string }>()
-  let entry = ''
+  let main = ''
   for (const item of output.output) {
     if (item.type !== 'chunk') continue
     files.set(`/${item.fileName}`, { type: 'text/javascript', body: item.code })
-    if (item.isEntry) entry = item.fileName
+    if (item.isEntry) main = item.fileName
   }
-  if (!entry) throw new Error('the bundle has no entry chunk')
-  files.set('/', { type: 'text/html', body: `<!doctype html><meta charset="utf-8"><title>store-idb suite</title><script type="module" src="/${entry}"></script>` })
+  if (!main) throw new Error('the bundle has no entry chunk')
+  files.set('/', { type: 'text/html', body: `<!doctype html><meta charset="utf-8"><title>${title}</title><script type="module" src="/${main}"></script>` })
   return files
 }
 
@@ -74,13 +82,25 @@ export interface PageRun {
   pageErrors: string[]
 }
 
+/** A Chromium with a fresh profile (kept until close(), so a reloaded page finds its IndexedDB). */
+export async function openChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), 'mindsync-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS })
+  return {
+    context,
+    async close() {
+      await context.close()
+      rmSync(profile, { recursive: true, force: true })
+    },
+  }
+}
+
 /** Opens `url` in a fresh Chromium profile and waits (up to `timeoutMs`) for the page's results. */
 export async function runInChromium(url: string, timeoutMs: number): Promise<PageRun> {
-  const profile = mkdtempSync(join(tmpdir(), 'mindsync-chromium-'))
   const run: PageRun = { results: undefined, console: [], pageErrors: [] }
-  const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS })
+  const browser = await openChromium()
   try {
-    const page = context.pages()[0] ?? (await context.newPage())
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage())
     page.on('console', (m) => run.console.push(m.text()))
     page.on('pageerror', (e) => run.pageErrors.push(`${e.message}\n${e.stack ?? ''}`))
     await page.goto(url)
@@ -94,8 +114,7 @@ export async function runInChromium(url: string, timeoutMs: number): Promise<Pag
       clearTimeout(timer)
     }
   } finally {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
+    await browser.close()
   }
   return run
 }
