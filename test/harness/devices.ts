@@ -4,7 +4,7 @@ import { createJournal } from '@mindsync/practice'
 import type { Journal } from '@mindsync/practice'
 import * as Y from 'yjs'
 
-/** A device in a test: the engine on a memory store, with the practice journal bound once it is a member. */
+/** A device in a test: the engine on a memory store (or the one given), with the practice journal bound once it is a member. */
 export interface TestDevice {
   name: string
   client: SyncClient
@@ -20,11 +20,11 @@ export interface TestDevice {
 export const ADMIN = Scope.read | Scope.write | Scope.admin
 
 /** Engine options a test may change (e.g. a short reconnection backoff). */
-export type DeviceOptions = Pick<SyncClientOptions, 'reconnect' | 'now' | 'url' | 'snapshotEvery' | 'batchMs'>
+export type DeviceOptions = Pick<SyncClientOptions, 'reconnect' | 'now' | 'url' | 'snapshotEvery' | 'batchMs'> & { store?: LocalStore }
 
 export async function newDevice(name: string, transport: Transport, options: DeviceOptions = {}): Promise<TestDevice> {
-  const store = createMemoryStore()
-  const client = await createSyncClient({ store, transport, url: 'mem://relay', name, batchMs: 0, rotateAfterMs: 0, ...options })
+  const { store = createMemoryStore(), ...rest } = options
+  const client = await createSyncClient({ store, transport, url: 'mem://relay', name, batchMs: 0, rotateAfterMs: 0, ...rest })
   return { name, client, written: [], store }
 }
 

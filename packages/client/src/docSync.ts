@@ -622,9 +622,12 @@ export class DocSync {
       if (CONTENT_KINDS.has(env.header.kind)) updates.push(plaintext)
       else if (env.header.kind === EnvelopeKind.checkpoint && author !== this.ctx.identity.id) this.compareCheckpoint(author, plaintext)
     }
+    // Shown before it is stored: a durable store's write waits for a disk sync (or an
+    // IndexedDB commit), and the cursor moves only once it is done, so an app that stops
+    // in between fetches these again.
+    this.applyUpdates(updates)
     await this.ctx.store.addReceived(this.key, accepted, cursor)
     this.advanceCursor(cursor)
-    this.applyUpdates(updates)
     for (const env of snapshots) await this.compactWith(env)
     if (this.caughtUp) this.repair()
   }

@@ -1,0 +1,106 @@
+import { createMemoryStore, createSyncClient } from '@mindsync/client'
+import type { LocalStore } from '@mindsync/client'
+import { createJournal } from '@mindsync/practice'
+import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { createCoreTransport } from '../harness/coreTransport.js'
+import { admit, founder, online, until, write } from '../harness/devices.js'
+
+/**
+ * A memory store whose writes of received envelopes can be held (a disk
+ * sync that takes its time) or made to fail (a full disk).
+ */
+function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void } {
+  const inner = createMemoryStore()
+  let held: Promise<void> | undefined
+  let release = (): void => {}
+  let fail = false
+  const store: LocalStore = {
+    ...inner,
+    async addReceived(docId, items, cursor) {
+      if (fail) {
+        fail = false
+        throw new Error('disk full')
+      }
+      await held
+      return inner.addReceived(docId, items, cursor)
+    },
+  }
+  return {
+    store,
+    hold() {
+      held = new Promise((resolve) => {
+        release = resolve
+      })
+    },
+    release: () => release(),
+    failNext() {
+      fail = true
+    },
+  }
+}
+
+/** A phone and a laptop on the slow store, online, after the laptop received and stored one entry. */
+async function pair() {
+  const transport = createCoreTransport(createRelayCore({ storage: createMemoryRelayStorage(), log: silentLog }))
+  const disk = slowStore()
+  const phone = await founder('phone', transport)
+  const laptop = await admit(phone, 'laptop', transport, undefined, { store: disk.store })
+  await online(phone)
+  await online(laptop)
+  await write(phone, 'first')
+  await until('laptop has the first entry', () => laptop.journal!.sessions().some((s) => s.note === 'first'))
+  await until('laptop stored it', async () => (await disk.store.getCursor(laptop.doc!.key)) > 0)
+  return { transport, disk, phone, laptop, cursor: await disk.store.getCursor(laptop.doc!.key) }
+}
+
+describe('received envelopes are shown before they are stored', () => {
+  it('[RO1] a received entry is in the doc while the store is still writing it; the cursor moves only once the write is done', async () => {
+    const { disk, phone, laptop, cursor } = await pair()
+    const held = (await disk.store.listEnvelopes(laptop.doc!.key)).length
+
+    disk.hold()
+    await write(phone, 'second')
+    await until('laptop shows the second entry while its store is held', () => laptop.journal!.sessions().some((s) => s.note === 'second'))
+    expect(await disk.store.getCursor(laptop.doc!.key)).toBe(cursor)
+    expect((await disk.store.listEnvelopes(laptop.doc!.key)).length).toBe(held)
+
+    disk.release()
+    await until('laptop stored the second entry', async () => (await disk.store.listEnvelopes(laptop.doc!.key)).length === held + 1)
+    await until('and moved its cursor', async () => (await disk.store.getCursor(laptop.doc!.key)) > cursor)
+    await phone.client.close()
+    await laptop.client.close()
+  })
+
+  it('[RO2] when the write fails, the cursor stays where it was, and the device fetches the entry again on its next start and stores it', async () => {
+    const { transport, disk, phone, laptop, cursor } = await pair()
+    const fromPhone = async (key: string): Promise<number[]> =>
+      (await disk.store.listEnvelopes(key)).filter((e) => e.author === phone.client.deviceId).map((e) => e.seq)
+    const held = await fromPhone(laptop.doc!.key)
+
+    const rejected: string[] = []
+    laptop.client.on('rejected', (e) => rejected.push(e.code))
+    disk.failNext()
+    await write(phone, 'second')
+    await until('the failed write is reported', () => rejected.includes('E_INTERNAL'))
+    expect(laptop.journal!.sessions().some((s) => s.note === 'second')).toBe(true)
+    expect(await disk.store.getCursor(laptop.doc!.key)).toBe(cursor)
+    expect(await fromPhone(laptop.doc!.key)).toEqual(held)
+    await laptop.client.close()
+
+    // The app starts again on the same store: the entry comes back from the relay and is stored.
+    const again = await createSyncClient({ store: disk.store, transport, url: 'mem://relay', batchMs: 0 })
+    const doc = new Y.Doc()
+    const docSync = await again.bind('journal', doc)
+    await again.syncOnce()
+    const now = await fromPhone(docSync.key)
+    expect(now.length).toBe(held.length + 1)
+    expect(now.slice(0, held.length)).toEqual(held)
+    expect(await disk.store.getCursor(docSync.key)).toBeGreaterThan(cursor)
+    expect(again.alerts()).toEqual([])
+    expect(createJournal(doc, { device: again.deviceId }).sessions().map((s) => s.note).sort()).toEqual(['first', 'second'])
+    await again.close()
+    await phone.client.close()
+  })
+})
