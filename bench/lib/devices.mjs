@@ -3,11 +3,13 @@
 import * as Y from 'yjs'
 import { countingWebSocket } from './countingSocket.mjs'
 
-export async function openDevices(system, n, { concurrency = 10, options } = {}) {
+/** `store(i)`, when given, makes device i's local store (mindsync only). */
+export async function openDevices(system, n, { concurrency = 10, options, store } = {}) {
+  let made = 0
   const make = () => {
     const doc = new Y.Doc()
     const { traffic, WebSocket } = countingWebSocket()
-    const d = system.device(doc, { WebSocket, options })
+    const d = system.device(doc, { WebSocket, options, store: store?.(made++) })
     d.traffic = traffic
     return d
   }

@@ -122,3 +122,38 @@ export function quantile(sorted, p) {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))
   return sorted[i]
 }
+
+/**
+ * Writes entries round robin over `docs` at `rate` per second in total, for `warmupMs` and then
+ * `seconds` more (latencies count from the end of the warm-up, `onWarm` is called then), and
+ * waits up to `drainMs` for every entry to reach every other doc; throws if some never do.
+ */
+export async function writeAtRate(docs, tracker, { rate, warmupMs, seconds, latencies, onWarm, drainMs = 30_000 }) {
+  const n = docs.length
+  const start = performance.now()
+  latencies.from = start + warmupMs
+  const total = Math.round(((warmupMs + seconds * 1000) * rate) / 1000)
+  let k = 0
+  let warm = false
+  await new Promise((done) => {
+    const tick = () => {
+      const now = performance.now()
+      if (!warm && now >= latencies.from) {
+        warm = true
+        onWarm?.()
+      }
+      while (k < total && start + (k * 1000) / rate <= now) {
+        const w = k++ % n
+        writeEntry(docs[w], w, tracker.written[w], now)
+        tracker.wrote(w)
+      }
+      if (k < total) setTimeout(tick, 1)
+      else done()
+    }
+    tick()
+  })
+  const expected = tracker.totalWritten() * (n - 1)
+  const drainStart = performance.now()
+  while (tracker.deliveries < expected && performance.now() - drainStart < drainMs) await new Promise((r) => setTimeout(r, 10))
+  if (tracker.deliveries !== expected) throw new Error(`${expected - tracker.deliveries} deliveries missing after ${drainMs} ms`)
+}

@@ -120,6 +120,15 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     relayLoopMaxMs: relayPauses.loopMaxMs,
     relayLoopBusy: relayPauses.loopBusy,
   }
+  // What the devices' sockets carried per entry written, over the whole run (set-up included).
+  const traffic = devices.reduce((t, d) => ({ in: t.in + d.traffic.in, out: t.out + d.traffic.out, messagesIn: t.messagesIn + d.traffic.messagesIn, messagesOut: t.messagesOut + d.traffic.messagesOut }), { in: 0, out: 0, messagesIn: 0, messagesOut: 0 })
+  const written = tracker.totalWritten()
+  Object.assign(figures, {
+    messagesInPerEntry: round(traffic.messagesIn / written, 2),
+    messagesOutPerEntry: round(traffic.messagesOut / written, 2),
+    bytesInPerEntry: Math.round(traffic.in / written),
+    bytesOutPerEntry: Math.round(traffic.out / written),
+  })
   if (c.server?.commits !== undefined) figures.relayCommits = c.server.commits
   if (stored.envelopesStored !== undefined) Object.assign(figures, stored, { entriesPerEnvelope: round(tracker.totalWritten() / stored.envelopesStored, 1) })
   if (mode === 'max') {

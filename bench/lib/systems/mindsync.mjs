@@ -69,10 +69,10 @@ export function createSystem({ url }) {
       if (stored !== sealed) throw new Error(`mindsync: the relay's SQLite file holds ${stored} envelopes, the devices sealed ${sealed}`)
       return { envelopesSealed: sealed, envelopesStored: stored }
     },
-    device(ydoc, { WebSocket, options = {} }) {
+    /** `store`: the device's LocalStore (a memory store when not given). */
+    device(ydoc, { WebSocket, options = {}, store = createMemoryStore() }) {
       let client
       let docSync
-      const store = createMemoryStore()
       return {
         store,
         ydoc,
