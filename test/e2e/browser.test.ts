@@ -108,4 +108,19 @@ describe.skipIf(!hasChromium)('a device in Chromium (IndexedDB)', () => {
       expect(wal.includes(text)).toBe(false)
     }
   })
+
+  it('[BR4] once removed, it says it was removed, both while connected and when it starts again, though a browser hides why an upgrade was refused', async () => {
+    const id = await inPage(() => globalThis.device.id())
+    await phone.removeDevice(id)
+    await page.waitForFunction(() => globalThis.device.status().status === 'revoked', undefined, { timeout: 10_000 })
+
+    await page.reload()
+    await page.waitForFunction(() => globalThis.device !== undefined)
+    await inPage(async () => {
+      await globalThis.device.open()
+      globalThis.device.start()
+    })
+    await page.waitForFunction(() => ['revoked', 'refused'].includes(globalThis.device.status().status), undefined, { timeout: 10_000 })
+    expect(await inPage(() => globalThis.device.status())).toMatchObject({ status: 'revoked', code: 'E_REVOKED' })
+  })
 })

@@ -30,7 +30,7 @@ export interface WebSocketTransportOptions {
   timeoutMs?: number
 }
 
-const KNOWN_CODES = new Set<string>(['E_UNAUTHORIZED', 'E_FORBIDDEN', 'E_NOT_MEMBER', 'E_REVOKED', 'E_BAD_FRAME', 'E_TOO_LARGE'])
+const KNOWN_CODES = new Set<string>(['E_UNAUTHORIZED', 'E_FORBIDDEN', 'E_NOT_MEMBER', 'E_REVOKED', 'E_BAD_FRAME', 'E_TOO_LARGE', 'E_UNREACHABLE'])
 
 function httpBase(url: string): string {
   return url.replace(/^ws(s?):\/\//, 'http$1://').replace(/\/+$/, '')
@@ -66,6 +66,33 @@ async function getChallenge(base: string, timeoutMs: number): Promise<{ relayId:
   return { relayId: fromHex(body.relayId), challenge: fromBase64Url(body.challenge) }
 }
 
+/** The sync URL's query: the device's key, the vault, and a fresh challenge signed for it. */
+async function signedQuery(base: string, request: ConnectRequest, timeoutMs: number): Promise<URLSearchParams> {
+  const { relayId, challenge } = await getChallenge(base, timeoutMs)
+  const query = new URLSearchParams({
+    device: toBase64Url(request.signPub),
+    challenge: toBase64Url(challenge),
+    sig: toBase64Url(request.signAuth(relayId, challenge)),
+  })
+  if (request.vaultId) query.set('vault', toHex(request.vaultId))
+  return query
+}
+
+/**
+ * Why the relay refused a WebSocket, asked with a plain GET of the sync URL
+ * and a fresh challenge, which the relay answers with the same checks as
+ * JSON; undefined when it would accept (the failure was elsewhere) or cannot
+ * say (a relay without that answer, or no answer at all).
+ */
+async function whyRefused(base: string, request: ConnectRequest, timeoutMs: number): Promise<MindsyncError | undefined> {
+  try {
+    const res = await fetch(`${base}${SYNC_PATH}?${await signedQuery(base, request, timeoutMs)}`, { signal: AbortSignal.timeout(timeoutMs) })
+    return res.ok || res.status === 404 ? undefined : refusal(res.status, await res.text())
+  } catch {
+    return undefined
+  }
+}
+
 /** A Transport over WebSocket: fetches a challenge, signs it, and authenticates in the upgrade request. */
 export function createWebSocketTransport(options: WebSocketTransportOptions = {}): Transport {
   const Ctor = (options.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket) as SocketConstructor | undefined
@@ -74,15 +101,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions = {}
   return {
     async connect(request: ConnectRequest, handlers: ConnectionHandlers): Promise<Connection> {
       const base = httpBase(request.url)
-      const { relayId, challenge } = await getChallenge(base, timeoutMs)
-      const vault = request.vaultId ?? new Uint8Array(16)
-      const query = new URLSearchParams({
-        device: toBase64Url(request.signPub),
-        challenge: toBase64Url(challenge),
-        sig: toBase64Url(request.signAuth(relayId, challenge)),
-      })
-      if (request.vaultId) query.set('vault', toHex(vault))
-      const wsUrl = `${base.replace(/^http/, 'ws')}${SYNC_PATH}?${query}`
+      const wsUrl = `${base.replace(/^http/, 'ws')}${SYNC_PATH}?${await signedQuery(base, request, timeoutMs)}`
       return await new Promise<Connection>((resolve, reject) => {
         const socket = new Ctor(wsUrl)
         // ws (Node) hands over a view of the bytes it read; 'arraybuffer' would copy every frame into a new one.
@@ -120,10 +139,11 @@ export function createWebSocketTransport(options: WebSocketTransportOptions = {}
           else socket.close(4400, 'text frames are not part of the protocol')
         }
         socket.onerror = () => {
-          if (!opened && !refused) {
-            clearTimeout(timer)
-            reject(new MindsyncError('E_UNREACHABLE', `cannot open a WebSocket to ${base}`))
-          }
+          if (opened || refused) return
+          clearTimeout(timer)
+          // A browser hides the answer to a refused upgrade (ws hands it over above): ask the relay why.
+          const why = socket.on ? Promise.resolve(undefined) : whyRefused(base, request, timeoutMs)
+          void why.then((err) => reject(err ?? new MindsyncError('E_UNREACHABLE', `cannot open a WebSocket to ${base}`)))
         }
         socket.onclose = (ev) => {
           if (opened) handlers.onClose(ev.code, ev.reason)

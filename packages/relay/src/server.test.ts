@@ -86,6 +86,23 @@ describe('relay server', () => {
     expect(await connectWithParams(http, { ...late, device: 'not base64!' })).toMatchObject({ status: 400, code: 'E_BAD_FRAME', message: expect.stringMatching(/device/) })
   })
 
+  it('answers a plain GET of the sync URL with the upgrade’s verdict as JSON, readable from any origin, and opens nothing', async () => {
+    const ask = async (params: Record<string, string>) => {
+      const res = await fetch(`${http}/v1/sync?${new URLSearchParams(params)}`, { headers: { origin: 'https://app.example' } })
+      expect(res.headers.get('access-control-allow-origin')).toBe('*')
+      return { status: res.status, ...((await res.json()) as object) }
+    }
+    const stranger = createTestDevice()
+    expect(await ask(await authParams(http, stranger, vault.vaultId))).toMatchObject({ status: 403, code: 'E_NOT_MEMBER' })
+    const params = await authParams(http, owner, vault.vaultId)
+    expect(await ask({ ...params, sig: toBase64Url(new Uint8Array(64)) })).toMatchObject({ status: 401, code: 'E_UNAUTHORIZED' })
+    expect(await ask({ ...params, device: 'not base64!' })).toMatchObject({ status: 400, code: 'E_BAD_FRAME', message: expect.stringMatching(/device/) })
+    expect(await ask(params)).toMatchObject({ status: 200, ok: true })
+    // The same checks: the challenge is spent, and no session was opened.
+    expect(await connectWithParams(http, params)).toMatchObject({ status: 401, message: expect.stringMatching(/already used/) })
+    expect(relay.core.stats().sessions).toBe(1)
+  })
+
   it('acks a push only once the row is in the SQLite file', async () => {
     const doc = testDocId()
     const env = vault.envelope(owner, doc, 'breathing, 10 min')

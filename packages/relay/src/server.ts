@@ -134,8 +134,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
   let closing: Promise<void> | undefined
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = urlOf(req)?.pathname
-    if (path === undefined) return json(res, 400, { code: 'E_BAD_FRAME', message: 'request URL does not parse' })
+    const url = urlOf(req)
+    const path = url?.pathname
+    if (url === undefined || path === undefined) return json(res, 400, { code: 'E_BAD_FRAME', message: 'request URL does not parse' })
     if (req.method === 'GET' && path === CHALLENGE_PATH) {
       core
         .issueChallenge()
@@ -147,8 +148,28 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return
     }
     if (req.method === 'GET' && path === '/healthz') return json(res, 200, { ok: true })
+    if (req.method === 'GET' && path === SYNC_PATH) return explainSync(url.searchParams, res)
     json(res, 404, { code: 'E_NOT_FOUND', message: `no such endpoint: ${req.method ?? ''} ${path}` })
   })
+
+  /**
+   * A plain GET of the sync URL runs the upgrade's checks and answers as JSON,
+   * opening nothing: a browser cannot read why an upgrade was refused (it sees
+   * only a failed WebSocket), so a device asks again this way, with a fresh
+   * challenge, to learn that it was removed rather than that the relay is down.
+   */
+  function explainSync(params: URLSearchParams, res: ServerResponse): void {
+    if (closing) return json(res, 503, { code: 'E_UNREACHABLE', message: 'relay shutting down' })
+    const request = parseSyncParams(params)
+    if (!('signPub' in request)) return json(res, request.status, { code: request.code, message: request.message })
+    core
+      .authenticate(request)
+      .then((result) => (result.ok ? json(res, 200, { ok: true, message: 'accepted: open a WebSocket at this URL to sync' }) : json(res, result.status, { code: result.code, message: result.message })))
+      .catch((e: unknown) => {
+        log({ level: 'error', event: 'relay.auth.failed', error: e })
+        json(res, 500, { code: 'E_INTERNAL', message: 'could not check the request' })
+      })
+  }
 
   function attach(ws: WebSocket, handlers: { receive(frame: Uint8Array): void; closed(): void }): void {
     ws.on('message', (data: RawData, isBinary: boolean) => {

@@ -13,11 +13,15 @@ const relay = new URLSearchParams(location.search).get('relay') ?? ''
 let client: SyncClient | undefined
 let journal: Journal | undefined
 let doc: DocSync | undefined
+let last: { status: string; code?: string; message?: string } = { status: 'offline' }
 
 const api = {
   /** Opens (or, after a reload, reopens) the device from its IndexedDB database. */
   async open(): Promise<string> {
-    client = await createSyncClient({ store: await createIdbStore('mindsync-device'), transport: createWebSocketTransport(), url: relay, name: 'browser' })
+    client = await createSyncClient({ store: await createIdbStore('mindsync-device'), transport: createWebSocketTransport(), url: relay, name: 'browser', reconnect: { minMs: 20, maxMs: 200 } })
+    client.on('status', (e) => {
+      last = { status: e.status, code: e.error?.code, message: e.error?.message }
+    })
     return client.deviceId
   },
   id: (): string => client!.deviceId,
@@ -34,6 +38,10 @@ const api = {
     client!.connect()
     await online
   },
+  /** Starts connecting (and reconnecting) without waiting. */
+  start: (): void => client!.connect(),
+  /** The last status the client reported, with the error's code and message. */
+  status: () => last,
   async syncOnce(): Promise<void> {
     await client!.syncOnce()
   },
