@@ -7,9 +7,9 @@
 //                    synchronous=FULL, as apps/cli opens it)
 //   --store idb      in one Chromium page, each on its own IndexedDB store (`@mindsync/store-idb`,
 //                    strict durability, its default), on the browser's WebSocket and the
-//                    portable crypto backend
+//                    portable crypto backend; --store idb-relaxed: the same with relaxed durability
 //   --store memory   memory stores, in this process (or in Chromium with --browser)
-//   node bench/durable-devices.mjs [--store sqlite|idb|memory] [--browser] [--devices 3] [--rate 30] [--seconds 10]
+//   node bench/durable-devices.mjs [--store sqlite|idb|idb-relaxed|memory] [--browser] [--devices 3] [--rate 30] [--seconds 10]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -30,8 +30,8 @@ const storeKind = opt('store', 'sqlite')
 const n = Number(opt('devices', 3))
 const rate = Number(opt('rate', 30))
 const seconds = Number(opt('seconds', 10))
-if (!['sqlite', 'idb', 'memory'].includes(storeKind)) throw new Error(`--store must be sqlite, idb or memory, not ${storeKind}`)
-const browser = storeKind === 'idb' || args.includes('--browser')
+if (!['sqlite', 'idb', 'idb-relaxed', 'memory'].includes(storeKind)) throw new Error(`--store must be sqlite, idb, idb-relaxed or memory, not ${storeKind}`)
+const browser = storeKind.startsWith('idb') || args.includes('--browser')
 const warmupMs = 1000
 
 const here = dirname(fileURLToPath(import.meta.url))

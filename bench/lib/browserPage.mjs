@@ -1,5 +1,5 @@
 // The page bench/durable-devices.mjs runs in Chromium: `devices` mindsync clients in one page,
-// each on its own IndexedDB store (or a memory store), on the browser's own WebSocket and the
+// each on its own IndexedDB store (strict or relaxed durability) or a memory store, on the browser's own WebSocket and the
 // portable crypto backend, writing entries round robin at `rate` per second in total through
 // the relay at `relay`. The result lands in globalThis.benchResult (or benchError).
 import * as Y from 'yjs'
@@ -19,7 +19,9 @@ const statusOf = (client, status) => new Promise((resolve) => client.on('status'
 const syncedOf = (client) => new Promise((resolve) => client.on('synced', (e) => e.doc === 'journal' && resolve()))
 
 async function openDevice(i, admin) {
-  const store = storeKind === 'idb' ? await createIdbStore(`bench-device-${i}-${Date.now()}`) : createMemoryStore()
+  const name = `bench-device-${i}-${Date.now()}`
+  const store =
+    storeKind === 'memory' ? createMemoryStore() : await createIdbStore(name, { durability: storeKind === 'idb-relaxed' ? 'relaxed' : 'strict' })
   const client = await createSyncClient({ store, transport: createWebSocketTransport(), url: relay, name: `browser ${i}` })
   if (!admin) await client.createVault()
   else await admin.acceptPairing(await client.createPairingOffer())
