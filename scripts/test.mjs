@@ -15,8 +15,9 @@ if (typed.status !== 0) {
 
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
 const r = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' })
-// The IndexedDB store's suite runs in the system's Chromium and is skipped
-// without it (packages/store-idb/src/browser.test.ts): say so last, where it is seen.
+// The IndexedDB store's suite and the browser device test run in the system's
+// Chromium and are skipped without it (packages/store-idb/src/browser.test.ts,
+// test/e2e/browser.test.ts): say so last, where it is seen.
 const chromium = process.env.MINDSYNC_CHROMIUM || '/usr/bin/chromium'
-if (!existsSync(chromium)) console.log(`\nnote: browser suite not run: Chromium not installed (apt-get install chromium); looked for ${chromium}`)
+if (!existsSync(chromium)) console.log(`\nnote: browser tests not run (the IndexedDB store suite, the browser device [BR1]-[BR4]): Chromium not installed (apt-get install chromium); looked for ${chromium}`)
 process.exit(r.status ?? 1)
