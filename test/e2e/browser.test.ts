@@ -79,6 +79,16 @@ describe.skipIf(!hasChromium)('a device in Chromium (IndexedDB)', () => {
     await page.waitForFunction(() => globalThis.device.outboxSize() === 0, undefined, { timeout: 10_000 })
   })
 
+  it('[BR5] presence travels both ways, sealed, between the browser and the phone', async () => {
+    phone.presence('journal').setLocalStateField('activity', 'sitting, on the phone')
+    await inPage(() => globalThis.device.setActivity('walking, in the browser'))
+    const both = ['sitting, on the phone', 'walking, in the browser']
+    const onPhone = () => [...phone.presence('journal').getStates().values()].map((st) => String(st.activity)).sort()
+    await waitUntil(() => JSON.stringify(onPhone()) === JSON.stringify(both), 10_000, () => `phone shows ${JSON.stringify(onPhone())}`)
+    await page.waitForFunction((n) => globalThis.device.activities().length === n, 2, { timeout: 10_000 }).catch(() => {})
+    expect(await inPage(() => globalThis.device.activities())).toEqual(both)
+  })
+
   it('[BR2] after a reload it shows the journal from IndexedDB before connecting, and what it writes next reaches the phone without an alert', async () => {
     await inPage(() => globalThis.device.close())
     await page.reload()

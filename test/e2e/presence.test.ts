@@ -53,4 +53,26 @@ describe('presence', () => {
     expect(rows.filter((r) => r.kind === 4)).toEqual([])
     expect(findPlaintext([relay.db, `${relay.db}-wal`, `${relay.db}-shm`], [MARKER])).toEqual([])
   }, 30_000)
+
+  it('[P2] a device that starts presence later learns the state another device set before it listened', async () => {
+    const [watch, laptop] = clients as [SyncClient, SyncClient]
+    const late = await createSyncClient({ store: createMemoryStore(), transport: createWebSocketTransport({ WebSocket: NodeWebSocket }), url: relay.url, name: 'phone' })
+    clients.push(late)
+    await watch.acceptPairing(await late.createPairingOffer(), Scope.read | Scope.write)
+    await late.syncOnce()
+    await late.bind('journal', new Y.Doc())
+    const online = new Promise<void>((resolve) => late.on('status', ({ status }) => status === 'online' && resolve()))
+    late.connect()
+    await online
+    // The watch set its state in [P1], long before the phone listened; nothing renews it for 15 s.
+    const awareness = late.presence('journal')
+    const seen = new Promise<unknown>((resolve) => {
+      awareness.on('change', () => {
+        for (const [id, state] of awareness.getStates()) if (id !== awareness.clientID && state.activity === MARKER) resolve(state.activity)
+      })
+    })
+    awareness.setLocalStateField('activity', 'joining')
+    expect(await Promise.race([seen, new Promise((r) => setTimeout(() => r('not within 5 s'), 5_000))])).toBe(MARKER)
+    expect(laptop.presence('journal').getStates().size).toBeGreaterThanOrEqual(2)
+  }, 30_000)
 })

@@ -71,7 +71,11 @@ export class Presence {
       if (!verifyEnvelope(env, author.signPub)) return
       const key = membership.derivedKey(h.epoch, 'envelope')
       if (!key) return
+      const known = this.awareness.getStates().size
       applyAwarenessUpdate(this.awareness, openEnvelope(env, key), this)
+      // A device heard from for the first time may have missed this one's state (sent before it
+      // listened, or before it came online): tell it. It answers only if this one is new to it.
+      if (this.awareness.getStates().size > known && this.awareness.getLocalState() !== null) this.publish([this.awareness.clientID])
     } catch {
       // A malformed or forged presence message is ignored.
     }

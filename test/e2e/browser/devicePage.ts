@@ -50,6 +50,9 @@ const api = {
     await client!.flush()
   },
   notes: (): string[] => journal!.sessions().map((s) => s.note).sort(),
+  /** Presence: this device's activity, and what every device (itself included) shows. */
+  setActivity: (text: string): void => client!.presence('journal').setLocalStateField('activity', text),
+  activities: (): string[] => [...client!.presence('journal').getStates().values()].map((s) => String(s.activity)).sort(),
   outboxSize: (): number => doc?.outboxSize ?? -1,
   alerts: (): string[] => client!.alerts().map((a) => `${a.kind}: ${a.message}`),
   close: (): Promise<void> => client!.close(),
