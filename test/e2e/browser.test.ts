@@ -85,6 +85,7 @@ describe.skipIf(!hasChromium)('a device in Chromium (IndexedDB)', () => {
     const both = ['sitting, on the phone', 'walking, in the browser']
     const onPhone = () => [...phone.presence('journal').getStates().values()].map((st) => String(st.activity)).sort()
     await waitUntil(() => JSON.stringify(onPhone()) === JSON.stringify(both), 10_000, () => `phone shows ${JSON.stringify(onPhone())}`)
+    // On a timeout the expectation below says what the page shows.
     await page.waitForFunction((n) => globalThis.device.activities().length === n, 2, { timeout: 10_000 }).catch(() => {})
     expect(await inPage(() => globalThis.device.activities())).toEqual(both)
   })
