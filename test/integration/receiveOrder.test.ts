@@ -11,11 +11,12 @@ import { admit, founder, online, until, write } from '../harness/devices.js'
  * A memory store whose writes of received envelopes can be held (a disk
  * sync that takes its time) or made to fail (a full disk).
  */
-function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void } {
+function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void; reopen(): LocalStore } {
   const inner = createMemoryStore()
   let held: Promise<void> | undefined
   let release = (): void => {}
   let fail = false
+  let closed = false
   const store: LocalStore = {
     ...inner,
     async addReceived(docId, items, cursor) {
@@ -24,7 +25,12 @@ function slowStore(): { store: LocalStore; hold(): void; release(): void; failNe
         throw new Error('disk full')
       }
       await held
+      // As a real store does once closed (the memory store's close does nothing).
+      if (closed) throw new Error('store closed')
       return inner.addReceived(docId, items, cursor)
+    },
+    async close() {
+      closed = true
     },
   }
   return {
@@ -37,6 +43,11 @@ function slowStore(): { store: LocalStore; hold(): void; release(): void; failNe
     release: () => release(),
     failNext() {
       fail = true
+    },
+    /** The same data, open again (an app started again). */
+    reopen() {
+      closed = false
+      return store
     },
   }
 }
@@ -73,6 +84,37 @@ describe('received envelopes are shown before they are stored', () => {
     await laptop.client.close()
   })
 
+  it("[RO3] 'synced' comes only once the store holds what was shown, and close() lets a held write finish", async () => {
+    const { disk, phone, laptop, cursor } = await pair()
+    const held = (await disk.store.listEnvelopes(laptop.doc!.key)).length
+    const shows = (note: string) => laptop.journal!.sessions().some((s) => s.note === note)
+    let synced = 0
+    laptop.client.on('synced', () => synced++)
+
+    disk.hold()
+    await write(phone, 'second')
+    await until('laptop shows the second entry', () => shows('second'))
+    await new Promise((r) => setTimeout(r, 30))
+    expect(synced).toBe(0)
+    disk.release()
+    await until("'synced' once it is stored", () => synced > 0)
+    expect((await disk.store.listEnvelopes(laptop.doc!.key)).length).toBe(held + 1)
+    // The relay's stored marker for it is written too before the next hold (it would wait behind it).
+    await until('the cursor passed the second entry', async () => (await disk.store.getCursor(laptop.doc!.key)) > cursor)
+
+    disk.hold()
+    await write(phone, 'third')
+    await until('laptop shows the third entry', () => shows('third'))
+    let done = false
+    const closing = laptop.client.close().then(() => (done = true))
+    await new Promise((r) => setTimeout(r, 30))
+    expect(done).toBe(false)
+    disk.release()
+    await closing
+    expect((await disk.store.listEnvelopes(laptop.doc!.key)).length).toBe(held + 2)
+    await phone.client.close()
+  })
+
   it('[RO2] when the write fails, the cursor stays where it was, and the device fetches the entry again on its next start and stores it', async () => {
     const { transport, disk, phone, laptop, cursor } = await pair()
     const fromPhone = async (key: string): Promise<number[]> =>
@@ -90,7 +132,7 @@ describe('received envelopes are shown before they are stored', () => {
     await laptop.client.close()
 
     // The app starts again on the same store: the entry comes back from the relay and is stored.
-    const again = await createSyncClient({ store: disk.store, transport, url: 'mem://relay', batchMs: 0 })
+    const again = await createSyncClient({ store: disk.reopen(), transport, url: 'mem://relay', batchMs: 0 })
     const doc = new Y.Doc()
     const docSync = await again.bind('journal', doc)
     await again.syncOnce()

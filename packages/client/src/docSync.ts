@@ -255,6 +255,7 @@ export class DocSync {
       if (key && CONTENT_KINDS.has(env.header.kind)) updates.push(contentOf(env, openEnvelope(env, key)))
     }
     this.applyUpdates(updates)
+    if (updates.length > 0) this.ctx.changed()
     this.cursor = await this.ctx.store.getCursor(this.key)
     for (const { item } of stored) if (item.author === this.ctx.identity.id && item.serverSeq !== null) this.ownAt.set(item.serverSeq, item.seq)
     for (const o of await this.ctx.store.listOutbox(this.key)) this.outbox.add(o.seq)
@@ -262,12 +263,12 @@ export class DocSync {
     this.doc.on('afterAllTransactions', this.onAfterAllTransactions)
   }
 
+  /** Applies received or stored updates in one transaction; the caller tells the client once they are also stored. */
   private applyUpdates(updates: Uint8Array[]): void {
     if (updates.length === 0) return
     Y.transact(this.doc, () => {
       for (const u of updates) Y.applyUpdate(this.doc, u, this)
     }, this)
-    this.ctx.changed()
   }
 
   /** Seals every local update made so far into one envelope and stores it in the outbox. */
@@ -624,10 +625,11 @@ export class DocSync {
     }
     // Shown before it is stored: a durable store's write waits for a disk sync (or an
     // IndexedDB commit), and the cursor moves only once it is done, so an app that stops
-    // in between fetches these again.
+    // in between fetches these again. 'synced' waits for the write.
     this.applyUpdates(updates)
     await this.ctx.store.addReceived(this.key, accepted, cursor)
     this.advanceCursor(cursor)
+    if (updates.length > 0) this.ctx.changed()
     for (const env of snapshots) await this.compactWith(env)
     if (this.caughtUp) this.repair()
   }

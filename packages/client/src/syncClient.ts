@@ -766,6 +766,8 @@ export class SyncClient {
   /** Closes the connection and the store. */
   async close(): Promise<void> {
     await this.disconnect()
+    // A receive already shown may still be writing to the store: let it finish first.
+    await this.inbound
     for (const d of this.docs.values()) d.destroy()
     for (const p of this.presences.values()) p.destroy()
     await this.options.store.close()
