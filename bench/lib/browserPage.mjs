@@ -46,7 +46,7 @@ async function run() {
   } finally {
     for (const d of devices) await d.client.close()
   }
-  return { latencies: latencies.list, userAgent: navigator.userAgent }
+  return { latencies: latencies.list }
 }
 
 run().then(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const chromiumPath = process.env.MINDSYNC_CHROMIUM || '/usr/bin/chromium'
+const chromiumPath = process.env.MINDSYNC_CHROMIUM || '/usr/bin/chromium'
 const here = dirname(fileURLToPath(import.meta.url))
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
 
