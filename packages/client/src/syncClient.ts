@@ -1,100 +1,28 @@
 import { toHex } from '@mindsync/crypto'
-import { CloseCode, MindsyncError, Scope, authMessage, decodeEnvelope, decodeFrame, decodeOp, docIdOf, encodeFrame, isMindsyncError, opHash } from '@mindsync/protocol'
+import { MindsyncError, Scope, decodeEnvelope, decodeFrame, decodeOp, docIdOf, opHash } from '@mindsync/protocol'
 import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage, StoredEnvelope } from '@mindsync/protocol'
-import type * as Y from 'yjs'
-import { DocSync } from './docSync.js'
-import { Presence } from './presence.js'
 import type { Awareness } from 'y-protocols/awareness'
-import type { Progress, Rejection } from './docSync.js'
+import type * as Y from 'yjs'
 import { AlertLog } from './alerts.js'
 import type { Alert } from './alerts.js'
+import type { DeviceInfo, Status, SyncClientEvents, SyncClientOptions, SyncReport } from './clientTypes.js'
+import { DocSync } from './docSync.js'
 import { Emitter, Waiters } from './events.js'
 import { decodeIdentity, encodeIdentity, generateIdentity, isWrapped, unwrapIdentity, wrapIdentity } from './identity.js'
 import type { DeviceIdentity } from './identity.js'
-import type { LocalStore } from './localStore.js'
 import { Membership, genesisOp } from './membership.js'
 import type { RemovalHeads } from './membership.js'
 import { encodePairingCode, newPairingSecret } from './pairing.js'
+import { Presence } from './presence.js'
+import { RelayLink } from './relayLink.js'
 import * as admin from './vaultAdmin.js'
-import type { Connection, Transport } from './transport.js'
 
-export type Status = 'offline' | 'connecting' | 'online' | 'refused' | 'revoked'
-
-export interface SyncClientEvents extends Record<string, unknown> {
-  status: { status: Status; error?: MindsyncError }
-  synced: { doc: string }
-  rejected: Rejection
-  alert: Alert
-  membership: { length: number }
-  /** A long push under way (a device back from a long time offline). */
-  progress: Progress
-}
-
-export interface SyncClientOptions {
-  store: LocalStore
-  /** How to reach the relay (e.g. createWebSocketTransport()). Needed only to sync. */
-  transport?: Transport
-  /** The relay's base URL, e.g. ws://127.0.0.1:8787 */
-  url?: string
-  /** This device's name, used when its keys are first created. */
-  name?: string
-  /**
-   * Local changes are sealed right after the turn that made them while no
-   * push awaits an answer; otherwise they are collected until the answers
-   * are in, for at most this long (default 10 ms).
-   */
-  batchMs?: number
-  /**
-   * A sync ends with a snapshot of a doc (the whole state, sealed under the
-   * current epoch; the relay then prunes what it covers) once this many
-   * envelopes or bytes arrived since the last one, or after a new epoch.
-   * Default 1,000 envelopes or 1 MiB; 0 turns that reason off.
-   */
-  snapshotEvery?: { envelopes?: number; bytes?: number }
-  now?: () => number
-  /** Reconnection backoff: full jitter between 0 and min(maxMs, minMs * 2^attempt). */
-  reconnect?: { minMs?: number; maxMs?: number }
-  /**
-   * Wraps this device's keys in its store (Argon2id + XChaCha20-Poly1305).
-   * Needed on every open once set; without one the keys are stored as they are.
-   */
-  passphrase?: string
-  /** An admin device opens a new epoch when the current one is older than this; default 30 days, 0 never. */
-  rotateAfterMs?: number
-}
+export type { DeviceInfo, Status, SyncClientEvents, SyncClientOptions, SyncReport } from './clientTypes.js'
+export { scopeNames } from './clientTypes.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
-
-export interface DeviceInfo {
-  id: string
-  name: string
-  scopes: ('read' | 'write' | 'admin' | 'recovery')[]
-  addedAt: string
-  addedBy: string
-  removedAt?: string
-  /** When the relay last saw it, if known. */
-  lastSeen?: string | null
-  self: boolean
-}
-
-export interface SyncReport {
-  docs: number
-  pending: number
-  gaps: { doc: string; author: string; from: number; to: number }[]
-}
-
 const IDENTITY_KEY = 'identity'
 const PAIRING_KEY = 'pairing-secret'
-
-/** Names of the scope bits, for people. */
-export function scopeNames(scopes: number): DeviceInfo['scopes'] {
-  const out: DeviceInfo['scopes'] = []
-  if (scopes & Scope.read) out.push('read')
-  if (scopes & Scope.write) out.push('write')
-  if (scopes & Scope.admin) out.push('admin')
-  if (scopes & Scope.recovery) out.push('recovery')
-  return out
-}
 
 /**
  * The mindsync engine for one device: its keys, its verified membership log,
@@ -132,26 +60,13 @@ export class SyncClient {
   private readonly events = new Emitter<SyncClientEvents>()
   private readonly docs = new Map<string, DocSync>()
   private readonly presences = new Map<string, Presence>()
-  private connection: Connection | undefined
-  private ready = false
-  private wanted = false
-  private attempt = 0
-  private retryTimer: ReturnType<typeof setTimeout> | undefined
-  private currentStatus: Status = 'offline'
-  /** Why the connection last left 'online' (a refusal's error, such as E_REVOKED), if it said. */
-  private statusError: MindsyncError | undefined
+  private readonly link: RelayLink
   private readonly opResults = new Waiters<RelayMessage & { type: 'opResult' }>()
   private inbound: Promise<void> = Promise.resolve()
   /** The last queued batch of received envelopes, while nothing was queued after it and it has not started. */
   private openBatch: { doc: string; items: StoredEnvelope[] } | undefined
   private readonly settledWaiters = new Set<() => void>()
   private readonly seenAnswers = new Waiters<RelayMessage & { type: 'seen' }>()
-  private failure: MindsyncError | undefined
-  /** Increases with every connection, so events of a closed one are ignored. */
-  private generation = 0
-  /** Callers holding the connection open (see acquire). */
-  private leases = 0
-  private opening: Promise<void> | undefined
   private readonly now: () => number
 
   constructor(
@@ -161,6 +76,20 @@ export class SyncClient {
     private readonly alertLog: AlertLog,
   ) {
     this.now = options.now ?? Date.now
+    this.link = new RelayLink(options, identity, membership, this.events, {
+      frame: (f) => this.onFrame(f),
+      // From the last op this device holds, so a relay showing another op at that index is caught.
+      opened: () => this.link.send({ type: 'hello', opsFrom: Math.max(0, this.membership.length - 1) }, true),
+      reset: () => {
+        this.openBatch = undefined
+      },
+      lost: (error) => {
+        // Nobody waits forever for an answer a closed connection will not bring.
+        this.opResults.rejectAll(error)
+        this.seenAnswers.rejectAll(error)
+        for (const d of this.docs.values()) d.disconnected()
+      },
+    })
   }
 
   get deviceId(): string {
@@ -173,7 +102,7 @@ export class SyncClient {
   }
 
   get status(): Status {
-    return this.currentStatus
+    return this.link.status
   }
 
   on<K extends keyof SyncClientEvents>(name: K, listener: (e: SyncClientEvents[K]) => void): () => void {
@@ -242,7 +171,7 @@ export class SyncClient {
       identity: this.identity,
       now: this.now,
       proposeOp: (build, options) => this.proposeOp(build, options),
-      withConnection: (fn) => this.withConnection(fn),
+      withConnection: (fn) => this.link.withConnection(fn),
       lastEnvelopes: async (deviceId) => {
         await this.waitSettled(30_000, [])
         const heads: RemovalHeads = {}
@@ -257,7 +186,7 @@ export class SyncClient {
 
   /** When the relay last saw each device (hex id to ms since the epoch); needs the relay. */
   async lastSeen(): Promise<Map<string, number>> {
-    return await this.withConnection(async () => {
+    return await this.link.withConnection(async () => {
       const answer = this.seenAnswers.wait()
       this.send({ type: 'seenRequest' })
       const m = await answer
@@ -285,7 +214,7 @@ export class SyncClient {
     })
     await sync.load()
     this.docs.set(sync.key, sync)
-    if (this.ready) await sync.connected()
+    if (this.link.ready) await sync.connected()
     return sync
   }
 
@@ -315,29 +244,14 @@ export class SyncClient {
 
   /** Stays connected, reconnecting with backoff and jitter, until disconnect(). */
   connect(): void {
-    this.wanted = true
-    if (!this.connection && this.retryTimer === undefined && this.currentStatus !== 'connecting') void this.open()
+    this.link.connect()
   }
 
-  /** Closes the connection and stops reconnecting. */
+  /** Seals what is pending, closes the connection and stops reconnecting. */
   async disconnect(): Promise<void> {
-    this.wanted = false
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
+    this.link.stop()
     await this.flush()
-    this.dropConnection('client disconnect')
-  }
-
-  /** Closes the current connection, if any, and forgets it: its late events are ignored. */
-  private dropConnection(reason: string): void {
-    this.abandonWaiters(new MindsyncError('E_UNREACHABLE', `connection closed: ${reason}`))
-    this.generation++
-    this.openBatch = undefined
-    this.connection?.close(1000, reason)
-    this.connection = undefined
-    this.ready = false
-    for (const d of this.docs.values()) d.disconnected()
-    if (this.currentStatus !== 'offline') this.setStatus('offline')
+    this.link.drop('client disconnect')
   }
 
   /** Pushes and pulls once: resolves when the relay has every local change and this device has everything on the relay. */
@@ -349,7 +263,7 @@ export class SyncClient {
       if (r.origin === 'relay') errors.push(new MindsyncError(r.code, r.message))
     })
     try {
-      await this.acquire(timeoutMs)
+      await this.link.acquire(timeoutMs)
     } catch (e) {
       offRejected()
       throw e
@@ -364,7 +278,7 @@ export class SyncClient {
       await this.rotateIfDue()
     } finally {
       offRejected()
-      this.release()
+      this.link.release()
       await this.alertLog.saved()
     }
     const gaps = [...this.docs.values()].flatMap((d) => d.gaps().map((g) => ({ doc: d.name, ...g })))
@@ -427,33 +341,13 @@ export class SyncClient {
       const onSettled = (): void => done(errors[0])
       this.settledWaiters.add(onSettled)
       // Closed before this wait began (a removal's retry after the relay revoked this device): no status event will come.
-      if (this.currentStatus !== 'online') done(this.statusError ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
+      if (this.link.status !== 'online') done(this.link.statusError ?? new MindsyncError('E_UNREACHABLE', 'connection closed before sync finished'))
       else if (this.settled()) done(errors[0])
     })
   }
 
-  /** Holds the connection open (opening it if needed) until release(); syncs and membership changes share one connection. */
-  private async acquire(timeoutMs = 15_000): Promise<void> {
-    this.leases++
-    try {
-      if (this.ready) return
-      this.opening ??= this.openAndWait(timeoutMs).finally(() => {
-        this.opening = undefined
-      })
-      await this.opening
-    } catch (e) {
-      this.release()
-      throw e
-    }
-  }
-
-  private release(): void {
-    this.leases--
-    if (this.leases === 0 && !this.wanted) this.dropConnection('done')
-  }
-
   private settled(): boolean {
-    if (!this.ready) return false
+    if (!this.link.ready) return false
     for (const d of this.docs.values()) if (!d.settled) return false
     return true
   }
@@ -464,97 +358,8 @@ export class SyncClient {
     for (const w of [...this.settledWaiters]) w()
   }
 
-  private setStatus(status: Status, error?: MindsyncError): void {
-    this.currentStatus = status
-    this.statusError = error
-    this.events.emit('status', error ? { status, error } : { status })
-  }
-
-  private async open(): Promise<void> {
-    const { transport, url } = this.options
-    if (!transport || !url) {
-      this.setStatus('refused', new MindsyncError('E_INVALID_INPUT', 'no relay configured: pass transport and url'))
-      return
-    }
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
-    this.setStatus('connecting')
-    const gen = ++this.generation
-    this.openBatch = undefined
-    try {
-      const vaultId = this.membership.vaultId
-      const connection = await transport.connect(
-        {
-          url,
-          vaultId,
-          signPub: this.identity.signPub,
-          signAuth: (relayId, challenge) => this.identity.signer.sign(authMessage(relayId, vaultId ?? new Uint8Array(16), challenge)),
-        },
-        {
-          onFrame: (f) => {
-            if (gen === this.generation) this.onFrame(f)
-          },
-          onClose: (code, reason) => {
-            if (gen === this.generation) this.onClose(code, reason)
-          },
-        },
-      )
-      if (gen !== this.generation) {
-        connection.close(1000, 'superseded')
-        return
-      }
-      this.connection = connection
-    } catch (e) {
-      if (gen !== this.generation) return
-      const err = isMindsyncError(e) ? e : new MindsyncError('E_UNREACHABLE', String(e))
-      const permanent = err.code === 'E_REVOKED' || err.code === 'E_UNAUTHORIZED'
-      this.setStatus(err.code === 'E_UNREACHABLE' ? 'offline' : err.code === 'E_REVOKED' ? 'revoked' : 'refused', err)
-      if (!permanent) this.scheduleRetry()
-      return
-    }
-    this.attempt = 0
-    // From the last op this device holds, so a relay showing another op at that index is caught.
-    this.send({ type: 'hello', opsFrom: Math.max(0, this.membership.length - 1) }, true)
-  }
-
-  private scheduleRetry(): void {
-    if (!this.wanted) return
-    const min = this.options.reconnect?.minMs ?? 250
-    const max = this.options.reconnect?.maxMs ?? 30_000
-    const delay = Math.random() * Math.min(max, min * 2 ** this.attempt++)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      // A sync or a membership change may have opened a connection meanwhile.
-      if (!this.connection && this.currentStatus !== 'connecting') void this.open()
-    }, delay)
-  }
-
-  /** Nobody waits forever for an answer a closed connection will not bring. */
-  private abandonWaiters(error: MindsyncError): void {
-    this.opResults.rejectAll(error)
-    this.seenAnswers.rejectAll(error)
-  }
-
-  private onClose(code: number, reason: string): void {
-    this.abandonWaiters(new MindsyncError(code === CloseCode.revoked ? 'E_REVOKED' : closeError(code), `relay closed the connection (${code}): ${reason || 'no reason given'}`))
-    this.connection = undefined
-    this.ready = false
-    for (const d of this.docs.values()) d.disconnected()
-    if (code === CloseCode.revoked) {
-      this.wanted = false
-      this.setStatus('revoked', new MindsyncError('E_REVOKED', `relay closed the connection: ${reason || 'device removed'}`))
-      return
-    }
-    const err = this.failure ?? (code === 1000 ? undefined : new MindsyncError(closeError(code), `relay closed the connection (${code}): ${reason || 'no reason given'}`))
-    this.failure = undefined
-    this.setStatus('offline', err)
-    this.scheduleRetry()
-  }
-
   private send(message: ClientMessage, beforeReady = false): boolean {
-    if (!this.connection || (!this.ready && !beforeReady)) return false
-    this.connection.send(encodeFrame([message]))
-    return true
+    return this.link.send(message, beforeReady)
   }
 
   private onFrame(frame: Uint8Array): void {
@@ -562,7 +367,7 @@ export class SyncClient {
     try {
       messages = decodeFrame(frame) as RelayMessage[]
     } catch (e) {
-      this.connection?.close(CloseCode.badFrame, (e as Error).message.slice(0, 120))
+      this.link.refuse((e as Error).message.slice(0, 120))
       return
     }
     for (const m of messages) this.dispatch(m)
@@ -572,7 +377,7 @@ export class SyncClient {
     switch (m.type) {
       case 'welcome':
         if (this.membership.vaultId && toHex(m.vaultId) !== toHex(this.membership.vaultId)) {
-          this.connection?.close(CloseCode.badFrame, 'relay answered for another vault')
+          this.link.refuse('relay answered for another vault')
         }
         break
       case 'ops':
@@ -640,15 +445,8 @@ export class SyncClient {
   private inOrder(work: () => Promise<void> | undefined): void {
     // Anything queued after a batch of envelopes closes it: later envelopes must not overtake it.
     this.openBatch = undefined
-    const gen = this.generation
-    this.inbound = this.inbound.then(() => (gen === this.generation ? work() : undefined)).catch((e) => this.fail(e))
-  }
-
-  private fail(e: unknown): void {
-    const err = isMindsyncError(e) ? e : new MindsyncError('E_INTERNAL', String(e))
-    this.failure = err
-    this.events.emit('rejected', { doc: '', code: err.code, message: err.message, origin: 'received' })
-    this.connection?.close(CloseCode.badFrame, err.message.slice(0, 120))
+    const gen = this.link.generation
+    this.inbound = this.inbound.then(() => (gen === this.link.generation ? work() : undefined)).catch((e) => this.link.fail(e))
   }
 
   /** Verifies and stores ops from the relay; on the first answer, pushes local ops the relay lacks and subscribes. */
@@ -677,11 +475,11 @@ export class SyncClient {
       await this.options.store.putOps(start, this.membership.ops.slice(start).map((o) => o.bytes))
       this.events.emit('membership', { length: this.membership.length })
       if (this.membership.member(this.identity.deviceId)?.removedIndex !== undefined) {
-        this.wanted = false
+        this.link.wanted = false
         throw new MindsyncError('E_REVOKED', 'this device was removed from the vault')
       }
     }
-    if (this.ready) return
+    if (this.link.ready) return
     const relayHead = from + ops.length
     if (relayHead < this.membership.length && (this.membership.length > 1 || (await this.options.store.getMeta(OPS_CONFIRMED)))) {
       // Only a new vault's genesis is made offline: every other op this device holds came from the relay.
@@ -700,12 +498,11 @@ export class SyncClient {
     }
     if (!this.membership.self()) throw new MindsyncError('E_NOT_MEMBER', 'the relay admitted this device but the membership log does not include it')
     if (relayHead < this.membership.length) await this.options.store.setMeta(OPS_CONFIRMED, new Uint8Array([1]))
-    this.ready = true
-    this.setStatus('online')
+    this.link.online()
     for (const d of this.docs.values()) await d.connected()
     for (const p of this.presences.values()) p.connected()
     this.checkSynced()
-    if (this.wanted) {
+    if (this.link.wanted) {
       // Outside the ops chain: a rotation waits for it.
       setTimeout(() => void this.rotateIfDue().catch((e) => this.events.emit('rejected', { doc: '', origin: 'local', code: 'E_CONFLICT', message: String(e) })), 0)
     }
@@ -713,7 +510,7 @@ export class SyncClient {
 
   /** Appends a membership op with compare-and-set at the relay, rebuilding and retrying when another op won the race. `build` returns undefined when the change is no longer needed. */
   private async proposeOp(build: () => MembershipOp | undefined, options: admin.ProposeOptions = {}): Promise<void> {
-    await this.withConnection(async () => {
+    await this.link.withConnection(async () => {
       for (let attempt = 0; attempt < 8; attempt++) {
         await options.prepare?.()
         await this.inbound
@@ -732,34 +529,6 @@ export class SyncClient {
         await new Promise((res) => setTimeout(res, 10 + Math.random() * 50 * (attempt + 1)))
       }
       throw new MindsyncError('E_CONFLICT', 'membership change kept losing races with other devices; try again')
-    })
-  }
-
-  /** Runs `fn` on a ready connection, opening one (and closing it after) when there is none. */
-  private async withConnection<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire()
-    try {
-      return await fn()
-    } finally {
-      this.release()
-    }
-  }
-
-  private async openAndWait(timeoutMs: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new MindsyncError('E_UNREACHABLE', `relay did not answer within ${timeoutMs} ms`)), timeoutMs)
-      const off = this.events.on('status', ({ status, error }) => {
-        if (status === 'online') finish()
-        else if (status !== 'connecting') finish(error ?? new MindsyncError('E_UNREACHABLE', 'connection closed'))
-      })
-      const finish = (err?: MindsyncError): void => {
-        clearTimeout(timer)
-        off()
-        if (err) reject(err)
-        else resolve()
-      }
-      // connect() may already be opening one.
-      if (this.currentStatus !== 'connecting') void this.open()
     })
   }
 
@@ -782,20 +551,5 @@ function opHashOf(bytes: Uint8Array): string {
     return toHex(opHash(decodeOp(bytes)))
   } catch (e) {
     return `undecodable: ${(e as Error).message}`
-  }
-}
-
-function closeError(code: number): ErrorCode {
-  switch (code) {
-    case CloseCode.unauthorized:
-      return 'E_UNAUTHORIZED'
-    case CloseCode.forbidden:
-      return 'E_FORBIDDEN'
-    case CloseCode.badFrame:
-      return 'E_BAD_FRAME'
-    case CloseCode.tooLarge:
-      return 'E_TOO_LARGE'
-    default:
-      return 'E_UNREACHABLE'
   }
 }

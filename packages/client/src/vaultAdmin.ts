@@ -5,8 +5,8 @@ import type { DeviceIdentity } from './identity.js'
 import type { Membership, RemovalHeads } from './membership.js'
 import { decodePairingCode, newPairingSecret } from './pairing.js'
 import { newRecoveryCode, recoveryIdentity } from './recovery.js'
-import type { DeviceInfo } from './syncClient.js'
-import { scopeNames } from './syncClient.js'
+import type { DeviceInfo } from './clientTypes.js'
+import { scopeNames } from './clientTypes.js'
 
 export interface ProposeOptions {
   /** Runs before each attempt (and its build), on the open connection. */
