@@ -9,16 +9,25 @@ import { admit, founder, online, until, write } from '../harness/devices.js'
 
 /**
  * A memory store whose writes of received envelopes can be held (a disk
- * sync that takes its time) or made to fail (a full disk).
+ * sync that takes its time) or made to fail (a full disk), and whose next
+ * write of an own envelope can fail too.
  */
-function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void; reopen(): LocalStore } {
+function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void; failNextLocal(): void; reopen(): LocalStore } {
   const inner = createMemoryStore()
   let held: Promise<void> | undefined
   let release = (): void => {}
   let fail = false
+  let failLocal = false
   let closed = false
   const store: LocalStore = {
     ...inner,
+    async addLocal(docId, item) {
+      if (failLocal) {
+        failLocal = false
+        throw new Error('disk full')
+      }
+      return inner.addLocal(docId, item)
+    },
     async addReceived(docId, items, cursor) {
       if (fail) {
         fail = false
@@ -43,6 +52,9 @@ function slowStore(): { store: LocalStore; hold(): void; release(): void; failNe
     release: () => release(),
     failNext() {
       fail = true
+    },
+    failNextLocal() {
+      failLocal = true
     },
     /** The same data, open again (an app started again). */
     reopen() {
@@ -113,6 +125,69 @@ describe('received envelopes are shown before they are stored', () => {
     await closing
     expect((await disk.store.listEnvelopes(laptop.doc!.key)).length).toBe(held + 2)
     await phone.client.close()
+  })
+
+  it('[RO4] when the write fails, the same client stores the entry once it is served again (it is then a duplicate), and is not synced before', async () => {
+    const { disk, phone, laptop, cursor } = await pair()
+    const fromPhone = async (): Promise<number[]> =>
+      (await disk.store.listEnvelopes(laptop.doc!.key)).filter((e) => e.author === phone.client.deviceId).map((e) => e.seq)
+    const held = await fromPhone()
+    const rejected: string[] = []
+    laptop.client.on('rejected', (e) => rejected.push(e.code))
+
+    disk.failNext()
+    await write(phone, 'second')
+    await until('the failed write is reported', () => rejected.includes('E_INTERNAL'))
+    expect(laptop.journal!.sessions().some((s) => s.note === 'second')).toBe(true)
+    // The client reconnects by itself; the relay serves the entry again from the cursor.
+    await until('the entry is stored without a restart', async () => (await fromPhone()).length === held.length + 1)
+    await until('and the cursor moved past it', async () => (await disk.store.getCursor(laptop.doc!.key)) > cursor)
+    expect((await fromPhone()).slice(0, held.length)).toEqual(held)
+
+    // A failed write also holds 'synced' (and a sync) until the entries are stored.
+    let synced = 0
+    laptop.client.on('synced', () => synced++)
+    disk.failNext()
+    await write(phone, 'third')
+    await until('the second failure is reported', () => rejected.filter((c) => c === 'E_INTERNAL').length === 2)
+    expect(laptop.doc!.unsettled()).toMatch(/not stored yet|not caught up/)
+    await until('stored after the reconnect', async () => (await fromPhone()).length === held.length + 2)
+    await until("'synced' once it is stored", () => synced > 0)
+    expect(laptop.client.alerts()).toEqual([])
+    await phone.client.close()
+    await laptop.client.close()
+  })
+
+  it('[RO5] a local change whose outbox write fails is reported (or thrown to a flush) and kept, and goes out with the next write', async () => {
+    const { disk, phone, laptop } = await pair()
+    const rejected: { origin: string; code: string; message: string }[] = []
+    laptop.client.on('rejected', (e) => rejected.push(e))
+    const shows = (note: string) => phone.journal!.sessions().some((s) => s.note === note)
+
+    // Sealed after the turn, with nobody awaiting it: reported.
+    disk.failNextLocal()
+    laptop.journal!.logSession({ minutes: 5, note: 'kept' })
+    await until('the failed write is reported', () => rejected.length > 0)
+    expect(rejected[0]).toMatchObject({ origin: 'local', code: 'E_INTERNAL' })
+    expect(rejected[0]!.message).toMatch(/kept to try again: disk full/)
+    expect(laptop.doc!.outboxSize).toBe(1)
+
+    // Sealed by a flush: the flush rejects.
+    disk.failNextLocal()
+    await expect(write(laptop, 'also kept')).rejects.toThrow(/disk full/)
+    expect(laptop.doc!.outboxSize).toBe(1)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(shows('kept') || shows('also kept')).toBe(false)
+
+    // The next write seals them all: the phone gets the kept ones too, and nothing is refused or alerted.
+    await write(laptop, 'next')
+    await until('the phone has all three', () => shows('kept') && shows('also kept') && shows('next'))
+    await laptop.client.syncOnce()
+    expect(laptop.doc!.outboxSize).toBe(0)
+    expect(rejected).toHaveLength(1)
+    expect([...laptop.client.alerts(), ...phone.client.alerts()]).toEqual([])
+    await phone.client.close()
+    await laptop.client.close()
   })
 
   it('[RO2] when the write fails, the cursor stays where it was, and the device fetches the entry again on its next start and stores it', async () => {

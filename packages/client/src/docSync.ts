@@ -44,6 +44,13 @@ export class DocSync {
    */
   private readonly confirmed = new Map<string, number>()
   private readonly sinceSnapshot = new SinceSnapshot()
+  /**
+   * Received envelopes already applied whose store write failed. The doc and
+   * the chains hold them, so when the relay serves them again they are
+   * duplicates: they are written with the next write instead, ahead of what
+   * it carries, and the cursor stays before them until then.
+   */
+  private unstored: LocalEnvelope[] = []
   caughtUp = false
 
   constructor(
@@ -121,7 +128,7 @@ export class DocSync {
    * the current epoch. Drops the covered envelopes from the local store.
    */
   snapshot(): Promise<boolean> {
-    void this.out.flush()
+    this.out.flushOrReport()
     let wrote = false
     const done = this.out.enqueue(async () => {
       const covers: CoveredHead[] = []
@@ -167,7 +174,7 @@ export class DocSync {
 
   /** True when everything local reached the relay and everything on the relay reached this device. */
   get settled(): boolean {
-    return this.caughtUp && this.out.empty && this.integrity.pendingFetches === 0
+    return this.caughtUp && this.out.empty && this.integrity.pendingFetches === 0 && this.unstored.length === 0
   }
 
   /** Why the doc is not settled, for an error message ('' when it is). */
@@ -176,6 +183,7 @@ export class DocSync {
     if (!this.caughtUp) why.push('not caught up')
     why.push(...this.out.unsettled())
     if (this.integrity.pendingFetches > 0) why.push(`${this.integrity.pendingFetches} repair fetch(es) unanswered`)
+    if (this.unstored.length > 0) why.push(`${this.unstored.length} received envelope(s) not stored yet`)
     return why.length === 0 ? '' : `${this.name}: ${why.join(', ')}`
   }
 
@@ -193,7 +201,7 @@ export class DocSync {
   }
 
   caughtUpTo(head: number): Promise<void> {
-    this.reads = this.reads.then(() => {
+    return this.read(() => {
       const seen = Math.max(this.cursor, this.out.ackedServerMax)
       if (head < seen) {
         this.ctx.alert({
@@ -208,7 +216,6 @@ export class DocSync {
       this.repair()
       this.ctx.changed()
     })
-    return this.reads
   }
 
   /**
@@ -220,15 +227,14 @@ export class DocSync {
    * so a restarted device still knows how far the relay had stored.
    */
   storedUpTo(head: number, heads: readonly { deviceId: Uint8Array; seq: number }[]): Promise<void> {
-    this.reads = this.reads.then(async () => {
+    return this.read(async () => {
       for (const h of heads) this.confirm(toHex(h.deviceId), h.seq)
       // A hole asked for while the relay was still storing what names it is asked for again now.
       if (this.caughtUp && heads.length > 0) this.repair()
       if (head <= this.cursor) return
-      await this.ctx.store.addReceived(this.key, [], head)
+      await this.storeReceived([], head)
       this.advanceCursor(head)
     })
-    return this.reads
   }
 
   /** Asks the relay for envelopes known to exist that this device lacks. */
@@ -241,11 +247,10 @@ export class DocSync {
 
   /** The relay finished answering a fetchSeqs. */
   fetched(author: string, from: number, to: number, count: number): Promise<void> {
-    this.reads = this.reads.then(() => {
+    return this.read(() => {
       this.integrity.fetched(author, from, to, count)
       this.ctx.changed()
     })
-    return this.reads
   }
 
   /**
@@ -274,8 +279,18 @@ export class DocSync {
 
   /** Verifies, orders and applies envelopes from the relay, then stores them with the new cursor in one write. */
   receive(items: StoredEnvelope[]): Promise<void> {
-    this.reads = this.reads.then(() => this.receiveNow(items))
-    return this.reads
+    return this.read(() => this.receiveNow(items))
+  }
+
+  /**
+   * Runs work on what the relay sent after the work queued before it. A
+   * step that fails (a store that refuses a write) rejects to its caller, which
+   * closes the connection; the steps after it still run.
+   */
+  private read(work: () => void | Promise<void>): Promise<void> {
+    const step = this.reads.then(work)
+    this.reads = step.catch(() => undefined)
+    return step
   }
 
   private async receiveNow(items: StoredEnvelope[]): Promise<void> {
@@ -338,11 +353,23 @@ export class DocSync {
     // IndexedDB commit), and the cursor moves only once it is done, so an app that stops
     // in between fetches these again. 'synced' waits for the write.
     this.applyUpdates(updates)
-    await this.ctx.store.addReceived(this.key, accepted, cursor)
+    await this.storeReceived(accepted, cursor)
     this.advanceCursor(cursor)
     if (updates.length > 0) this.ctx.changed()
     for (const env of snapshots) await this.compactWith(env)
     if (this.caughtUp) this.repair()
+  }
+
+  /** Stores received envelopes with the new cursor in one write, after any an earlier write failed to store. */
+  private async storeReceived(accepted: LocalEnvelope[], cursor: number): Promise<void> {
+    const items = this.unstored.length > 0 ? [...this.unstored, ...accepted] : accepted
+    try {
+      await this.ctx.store.addReceived(this.key, items, cursor)
+    } catch (e) {
+      this.unstored = items
+      throw e
+    }
+    this.unstored = []
   }
 
   /** The relay's log moved on to `to`. */

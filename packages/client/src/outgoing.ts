@@ -113,10 +113,10 @@ export class Outgoing {
       this.timer = undefined
       this.cancelTurn = nextTurn(() => {
         this.cancelTurn = undefined
-        void this.flush()
+        this.flushOrReport()
       })
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => void this.flush(), this.ctx.batchMs)
+      this.timer = setTimeout(() => this.flushOrReport(), this.ctx.batchMs)
     }
   }
   /**
@@ -158,10 +158,11 @@ export class Outgoing {
     this.d.doc.on('afterAllTransactions', this.onAfterAllTransactions)
   }
 
-  /** Runs `work` after every store write queued so far, before any queued later. */
+  /** Runs `work` after every store write queued so far, before any queued later. A failed one rejects to its caller; the ones after it still run. */
   enqueue(work: () => Promise<void>): Promise<void> {
-    this.writes = this.writes.then(work)
-    return this.writes
+    const step = this.writes.then(work)
+    this.writes = step.catch(() => undefined)
+    return step
   }
 
   /** Seals every local update made so far into one envelope and stores it in the outbox. */
@@ -174,8 +175,24 @@ export class Outgoing {
     const updates = this.pending
     this.pending = []
     return this.enqueue(async () => {
-      await this.seal(EnvelopeKind.update, updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
+      try {
+        await this.seal(EnvelopeKind.update, updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
+      } catch (e) {
+        // Not in the outbox, so not sealed (the seq did not move): kept for the next flush.
+        this.pending = [...updates, ...this.pending]
+        throw e
+      }
     })
+  }
+
+  /** flush() for callers nobody awaits: a failure is reported as a rejection, and the changes wait for the next flush. */
+  flushOrReport(): void {
+    this.flush().catch((e: unknown) => this.report('local change not stored, kept to try again', e))
+  }
+
+  /** A store write nobody awaits failed: say so as a rejection. */
+  private report(what: string, e: unknown): void {
+    this.ctx.rejected({ doc: this.d.name, origin: 'local', code: 'E_INTERNAL', message: `${what}: ${e instanceof Error ? e.message : String(e)}` })
   }
 
   /** Seals the next own envelope, stores it in the outbox and pushes it when online; undefined (and a rejection) when this device may not write. Call it from enqueued work. */
@@ -336,14 +353,14 @@ export class Outgoing {
         message: `the relay lost envelopes it had acknowledged (it refused seq ${seq}: ${message}; it had acknowledged up to ${this.ackedMax})`,
         evidence: { refusedSeq: seq, acknowledgedUpTo: this.ackedMax },
       })
-      void this.resendOwn()
+      this.resendOwn().catch((e: unknown) => this.report('own envelopes not sent again to repair the relay', e))
       return
     }
     if (code === 'E_STALE_EPOCH') {
       // A refusal of an envelope since acknowledged is an old answer repeated: nothing to seal again.
       if (!this.outbox.has(seq)) return
       const epoch = this.ctx.membership.state?.epoch ?? 0
-      if (this.resealedFrom === undefined || seq < this.resealedFrom || epoch > this.resealedEpoch) void this.resealFrom(seq)
+      if (this.resealedFrom === undefined || seq < this.resealedFrom || epoch > this.resealedEpoch) this.resealFrom(seq).catch((e: unknown) => this.report(`own envelopes from ${seq} not sealed again`, e))
       return
     }
     // The envelopes after one being sealed again are refused until it arrives: expected, not news.
