@@ -78,6 +78,20 @@ async function pair() {
   return { transport, disk, phone, laptop, cursor: await disk.store.getCursor(laptop.doc!.key) }
 }
 
+/** The phone writes `note` while the laptop's store fails its next write of received envelopes; resolves once the failure is reported. */
+async function failedReceive({ disk, phone, laptop }: Awaited<ReturnType<typeof pair>>, note: string): Promise<{ fromPhone(key?: string): Promise<number[]>; held: number[]; rejected: string[] }> {
+  const fromPhone = async (key = laptop.doc!.key): Promise<number[]> =>
+    (await disk.store.listEnvelopes(key)).filter((e) => e.author === phone.client.deviceId).map((e) => e.seq)
+  const held = await fromPhone()
+  const rejected: string[] = []
+  laptop.client.on('rejected', (e) => rejected.push(e.code))
+  disk.failNext()
+  await write(phone, note)
+  await until('the failed write is reported', () => rejected.includes('E_INTERNAL'))
+  expect(laptop.journal!.sessions().some((s) => s.note === note)).toBe(true)
+  return { fromPhone, held, rejected }
+}
+
 describe('received envelopes are shown before they are stored', () => {
   it('[RO1] a received entry is in the doc while the store is still writing it; the cursor moves only once the write is done', async () => {
     const { disk, phone, laptop, cursor } = await pair()
@@ -128,17 +142,9 @@ describe('received envelopes are shown before they are stored', () => {
   })
 
   it('[RO4] when the write fails, the same client stores the entry once it is served again (it is then a duplicate), and is not synced before', async () => {
-    const { disk, phone, laptop, cursor } = await pair()
-    const fromPhone = async (): Promise<number[]> =>
-      (await disk.store.listEnvelopes(laptop.doc!.key)).filter((e) => e.author === phone.client.deviceId).map((e) => e.seq)
-    const held = await fromPhone()
-    const rejected: string[] = []
-    laptop.client.on('rejected', (e) => rejected.push(e.code))
-
-    disk.failNext()
-    await write(phone, 'second')
-    await until('the failed write is reported', () => rejected.includes('E_INTERNAL'))
-    expect(laptop.journal!.sessions().some((s) => s.note === 'second')).toBe(true)
+    const devices = await pair()
+    const { disk, phone, laptop, cursor } = devices
+    const { fromPhone, held, rejected } = await failedReceive(devices, 'second')
     // The client reconnects by itself; the relay serves the entry again from the cursor.
     await until('the entry is stored without a restart', async () => (await fromPhone()).length === held.length + 1)
     await until('and the cursor moved past it', async () => (await disk.store.getCursor(laptop.doc!.key)) > cursor)
@@ -191,17 +197,9 @@ describe('received envelopes are shown before they are stored', () => {
   })
 
   it('[RO2] when the write fails, the cursor stays where it was, and the device fetches the entry again on its next start and stores it', async () => {
-    const { transport, disk, phone, laptop, cursor } = await pair()
-    const fromPhone = async (key: string): Promise<number[]> =>
-      (await disk.store.listEnvelopes(key)).filter((e) => e.author === phone.client.deviceId).map((e) => e.seq)
-    const held = await fromPhone(laptop.doc!.key)
-
-    const rejected: string[] = []
-    laptop.client.on('rejected', (e) => rejected.push(e.code))
-    disk.failNext()
-    await write(phone, 'second')
-    await until('the failed write is reported', () => rejected.includes('E_INTERNAL'))
-    expect(laptop.journal!.sessions().some((s) => s.note === 'second')).toBe(true)
+    const devices = await pair()
+    const { transport, disk, phone, laptop, cursor } = devices
+    const { fromPhone, held } = await failedReceive(devices, 'second')
     expect(await disk.store.getCursor(laptop.doc!.key)).toBe(cursor)
     expect(await fromPhone(laptop.doc!.key)).toEqual(held)
     await laptop.client.close()
