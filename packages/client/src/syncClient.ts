@@ -1,6 +1,6 @@
 import { toHex } from '@mindsync/crypto'
-import { MindsyncError, Scope, decodeEnvelope, decodeFrame, decodeOp, docIdOf, opHash } from '@mindsync/protocol'
-import type { ClientMessage, ErrorCode, MembershipOp, RelayMessage, StoredEnvelope } from '@mindsync/protocol'
+import { MindsyncError, Scope, decodeEnvelope, decodeFrame, decodeOp, docIdOf } from '@mindsync/protocol'
+import type { ClientMessage, RelayMessage, StoredEnvelope } from '@mindsync/protocol'
 import type { Awareness } from 'y-protocols/awareness'
 import type * as Y from 'yjs'
 import { AlertLog } from './alerts.js'
@@ -13,6 +13,8 @@ import type { DeviceIdentity } from './identity.js'
 import { Membership, genesisOp } from './membership.js'
 import type { RemovalHeads } from './membership.js'
 import { encodePairingCode, newPairingSecret } from './pairing.js'
+import { catchRelayUp, proposeOp, takeOps } from './opsSync.js'
+import type { OpsContext } from './opsSync.js'
 import { Presence } from './presence.js'
 import { RelayLink } from './relayLink.js'
 import * as admin from './vaultAdmin.js'
@@ -61,6 +63,7 @@ export class SyncClient {
   private readonly docs = new Map<string, DocSync>()
   private readonly presences = new Map<string, Presence>()
   private readonly link: RelayLink
+  private readonly ops: OpsContext
   private readonly opResults = new Waiters<RelayMessage & { type: 'opResult' }>()
   private inbound: Promise<void> = Promise.resolve()
   /** The last queued batch of received envelopes, while nothing was queued after it and it has not started. */
@@ -90,6 +93,16 @@ export class SyncClient {
         for (const d of this.docs.values()) d.disconnected()
       },
     })
+    this.ops = {
+      deviceId: identity.deviceId,
+      membership,
+      store: options.store,
+      link: this.link,
+      opResults: this.opResults,
+      inbound: () => this.inbound,
+      raise: (a) => this.raise(a),
+      grew: (length) => this.events.emit('membership', { length }),
+    }
   }
 
   get deviceId(): string {
@@ -170,7 +183,7 @@ export class SyncClient {
       membership: this.membership,
       identity: this.identity,
       now: this.now,
-      proposeOp: (build, options) => this.proposeOp(build, options),
+      proposeOp: (build, options) => proposeOp(this.ops, build, options),
       withConnection: (fn) => this.link.withConnection(fn),
       lastEnvelopes: async (deviceId) => {
         await this.waitSettled(30_000, [])
@@ -449,55 +462,11 @@ export class SyncClient {
     this.inbound = this.inbound.then(() => (gen === this.link.generation ? work() : undefined)).catch((e) => this.link.fail(e))
   }
 
-  /** Verifies and stores ops from the relay; on the first answer, pushes local ops the relay lacks and subscribes. */
+  /** Ops from the relay (opsSync.ts); its first answer on a connection also brings this device online. */
   private async receiveOps(from: number, ops: Uint8Array[]): Promise<void> {
-    const start = this.membership.length
-    if (from > start) {
-      // A live broadcast ahead of what this device holds: ask for the missing ops first.
-      this.send({ type: 'hello', opsFrom: start }, true)
-      return
-    }
-    for (let i = 0; i < ops.length; i++) {
-      const index = from + i
-      const bytes = ops[i] as Uint8Array
-      if (index < start) {
-        const ours = this.membership.ops[index]!
-        if (toHex(ours.bytes) !== toHex(bytes)) {
-          const message = `the relay shows a different membership op ${index} than the one this device holds`
-          this.raise({ kind: 'fork', message, evidence: { index, ours: toHex(opHash(ours)), theirs: opHashOf(bytes) } })
-          throw new MindsyncError('E_CHAIN', message)
-        }
-        continue
-      }
-      this.membership.apply(decodeOp(bytes))
-    }
-    if (this.membership.length > start) {
-      await this.options.store.putOps(start, this.membership.ops.slice(start).map((o) => o.bytes))
-      this.events.emit('membership', { length: this.membership.length })
-      if (this.membership.member(this.identity.deviceId)?.removedIndex !== undefined) {
-        this.link.wanted = false
-        throw new MindsyncError('E_REVOKED', 'this device was removed from the vault')
-      }
-    }
+    if (!(await takeOps(this.ops, from, ops))) return
     if (this.link.ready) return
-    const relayHead = from + ops.length
-    if (relayHead < this.membership.length && (this.membership.length > 1 || (await this.options.store.getMeta(OPS_CONFIRMED)))) {
-      // Only a new vault's genesis is made offline: every other op this device holds came from the relay.
-      this.raise({
-        kind: 'rollback',
-        message: `the relay's membership log ends at op ${relayHead} but it already showed this device ${this.membership.length} ops`,
-        evidence: { relayHas: relayHead, deviceHas: this.membership.length },
-      })
-    }
-    for (let i = relayHead; i < this.membership.length; i++) {
-      // Ops made offline (a new vault's genesis): the relay must accept each before anything else is sent.
-      const result = this.opResults.wait()
-      this.send({ type: 'appendOp', op: this.membership.ops[i]!.bytes }, true)
-      const r = await result
-      if (r.code !== '') throw new MindsyncError(r.code as ErrorCode, `relay refused membership op ${i}: ${r.message}`)
-    }
-    if (!this.membership.self()) throw new MindsyncError('E_NOT_MEMBER', 'the relay admitted this device but the membership log does not include it')
-    if (relayHead < this.membership.length) await this.options.store.setMeta(OPS_CONFIRMED, new Uint8Array([1]))
+    await catchRelayUp(this.ops, from + ops.length)
     this.link.online()
     for (const d of this.docs.values()) await d.connected()
     for (const p of this.presences.values()) p.connected()
@@ -508,30 +477,6 @@ export class SyncClient {
     }
   }
 
-  /** Appends a membership op with compare-and-set at the relay, rebuilding and retrying when another op won the race. `build` returns undefined when the change is no longer needed. */
-  private async proposeOp(build: () => MembershipOp | undefined, options: admin.ProposeOptions = {}): Promise<void> {
-    await this.link.withConnection(async () => {
-      for (let attempt = 0; attempt < 8; attempt++) {
-        await options.prepare?.()
-        await this.inbound
-        const op = build()
-        if (!op) return
-        const result = this.opResults.wait()
-        this.send(options.heads ? { type: 'removeOp', op: op.bytes, heads: options.heads() } : { type: 'appendOp', op: op.bytes })
-        const r = await result
-        if (r.code === '') {
-          // The relay broadcasts the op before its result; wait until it is applied here.
-          await this.inbound
-          while (this.membership.length <= op.index) await new Promise((res) => setTimeout(res, 2))
-          return
-        }
-        if (r.code !== 'E_CONFLICT') throw new MindsyncError(r.code as ErrorCode, `relay refused the membership change: ${r.message}`)
-        await new Promise((res) => setTimeout(res, 10 + Math.random() * 50 * (attempt + 1)))
-      }
-      throw new MindsyncError('E_CONFLICT', 'membership change kept losing races with other devices; try again')
-    })
-  }
-
   /** Closes the connection and the store. */
   async close(): Promise<void> {
     await this.disconnect()
@@ -540,16 +485,5 @@ export class SyncClient {
     for (const d of this.docs.values()) d.destroy()
     for (const p of this.presences.values()) p.destroy()
     await this.options.store.close()
-  }
-}
-
-/** Store meta key set once the relay has accepted this device's ops: a relay without them afterwards rolled back. */
-const OPS_CONFIRMED = 'opsConfirmed'
-
-function opHashOf(bytes: Uint8Array): string {
-  try {
-    return toHex(opHash(decodeOp(bytes)))
-  } catch (e) {
-    return `undecodable: ${(e as Error).message}`
   }
 }
