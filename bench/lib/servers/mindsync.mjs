@@ -5,8 +5,9 @@ import { createMemoryRelayStorage, createRelay, createSqliteRelayStorage } from 
 
 export async function start({ dir }) {
   // The daemon's default writer ('auto'); if the writes move to a thread during a run, the output says so.
-  // BENCH_MINDSYNC_STORAGE=memory, BENCH_MINDSYNC_WRITER=thread|inline, BENCH_MINDSYNC_SYNCHRONOUS=normal:
-  // the relay as an operator could configure it, to see what a figure owes to the disk (bench README).
+  // BENCH_MINDSYNC_STORAGE=memory, BENCH_MINDSYNC_WRITER=thread|inline, BENCH_MINDSYNC_SYNCHRONOUS=normal,
+  // BENCH_MINDSYNC_COMMIT_DELAY=ms: the relay as an operator could configure it, to see what a figure owes
+  // to the disk (bench README).
   const env = process.env
   const storage =
     env.BENCH_MINDSYNC_STORAGE === 'memory'
@@ -16,7 +17,7 @@ export async function start({ dir }) {
           ...(env.BENCH_MINDSYNC_SYNCHRONOUS ? { synchronous: env.BENCH_MINDSYNC_SYNCHRONOUS } : {}),
           log: (e) => console.error(`[relay] ${e.event}: ${e.message}`),
         })
-  const relay = createRelay({ storage, host: '127.0.0.1', port: 0 })
+  const relay = createRelay({ storage, host: '127.0.0.1', port: 0, ...(env.BENCH_MINDSYNC_COMMIT_DELAY ? { commitDelayMs: Number(env.BENCH_MINDSYNC_COMMIT_DELAY) } : {}) })
   const { url, port } = await relay.listen()
   return {
     url,
