@@ -12,7 +12,7 @@ import { admit, founder, online, until, write } from '../harness/devices.js'
  * sync that takes its time) or made to fail (a full disk), and whose next
  * write of an own envelope can fail too.
  */
-function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void; failNextLocal(): void; reopen(): LocalStore } {
+function slowStore(): { store: LocalStore; hold(): void; release(): void; failNext(): void; failNextLocal(): void; reopen(): LocalStore; closed(): boolean } {
   const inner = createMemoryStore()
   let held: Promise<void> | undefined
   let release = (): void => {}
@@ -56,6 +56,7 @@ function slowStore(): { store: LocalStore; hold(): void; release(): void; failNe
     failNextLocal() {
       failLocal = true
     },
+    closed: () => closed,
     /** The same data, open again (an app started again). */
     reopen() {
       closed = false
@@ -194,6 +195,16 @@ describe('received envelopes are shown before they are stored', () => {
     expect([...laptop.client.alerts(), ...phone.client.alerts()]).toEqual([])
     await phone.client.close()
     await laptop.client.close()
+  })
+
+  it('[RO6] close() with a change the store refuses to seal still closes the connection and the store, then rejects with the error', async () => {
+    const { disk, phone, laptop } = await pair()
+    disk.failNextLocal()
+    laptop.journal!.logSession({ minutes: 5, note: 'unsealed' })
+    await expect(laptop.client.close()).rejects.toThrow(/disk full/)
+    expect(disk.closed()).toBe(true)
+    expect(laptop.client.status).toBe('offline')
+    await phone.client.close()
   })
 
   it('[RO2] when the write fails, the cursor stays where it was, and the device fetches the entry again on its next start and stores it', async () => {

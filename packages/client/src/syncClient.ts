@@ -263,8 +263,12 @@ export class SyncClient {
   /** Seals what is pending, closes the connection and stops reconnecting. */
   async disconnect(): Promise<void> {
     this.link.stop()
-    await this.flush()
-    this.link.drop('client disconnect')
+    try {
+      await this.flush()
+    } finally {
+      // Closed even when the store refused to seal what was pending (the flush's error goes to the caller).
+      this.link.drop('client disconnect')
+    }
   }
 
   /** Pushes and pulls once: resolves when the relay has every local change and this device has everything on the relay. */
@@ -477,13 +481,17 @@ export class SyncClient {
     }
   }
 
-  /** Closes the connection and the store. */
+  /** Closes the connection and the store; rejects, once both are closed, when the store refused to seal what was pending. */
   async close(): Promise<void> {
-    await this.disconnect()
+    const unsealed = await this.disconnect().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     // A receive already shown may still be writing to the store: let it finish first.
     await this.inbound
     for (const d of this.docs.values()) d.destroy()
     for (const p of this.presences.values()) p.destroy()
     await this.options.store.close()
+    if (unsealed !== undefined) throw unsealed
   }
 }
