@@ -1,6 +1,7 @@
 import { createMemoryStore, createSyncClient } from '@mindsync/client'
 import type { LocalStore } from '@mindsync/client'
 import { createJournal } from '@mindsync/practice'
+import { EnvelopeKind, decodeEnvelope } from '@mindsync/protocol'
 import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -159,7 +160,11 @@ describe('received envelopes are shown before they are stored', () => {
     await until('the second failure is reported', () => rejected.filter((c) => c === 'E_INTERNAL').length === 2)
     expect(laptop.doc!.unsettled()).toMatch(/not stored yet|not caught up/)
     await until('stored after the reconnect', async () => (await fromPhone()).length === held.length + 2)
-    await until("'synced' once it is stored", () => synced > 0)
+    const statuses: string[] = []
+    laptop.client.on('status', (e) => statuses.push(e.status))
+    await until("'synced' once it is stored", () => synced > 0).catch((e: Error) => {
+      throw new Error(`${e.message} (status ${laptop.client.status}, since: ${statuses.join(' ')}; ${laptop.doc!.unsettled() || 'settled'})`)
+    })
     expect(laptop.client.alerts()).toEqual([])
     await phone.client.close()
     await laptop.client.close()
@@ -205,6 +210,32 @@ describe('received envelopes are shown before they are stored', () => {
     expect(disk.closed()).toBe(true)
     expect(laptop.client.status).toBe('offline')
     await phone.client.close()
+  })
+
+  it('[RO7] a received snapshot whose write failed still drops what it covers from the store once it is stored', async () => {
+    const { disk, phone, laptop } = await pair()
+    await write(phone, 'second')
+    const phoneRows = async () =>
+      (await disk.store.listEnvelopes(laptop.doc!.key))
+        .filter((e) => e.author === phone.client.deviceId)
+        .map((e) => ({ seq: e.seq, snapshot: decodeEnvelope(e.envelope).header.kind === EnvelopeKind.snapshot }))
+    await until('laptop stored both entries', async () => (await phoneRows()).length === 2)
+    // Acknowledged, so the phone's snapshot covers both.
+    await phone.client.syncOnce()
+    const rejected: string[] = []
+    laptop.client.on('rejected', (e) => rejected.push(e.code))
+
+    disk.failNext()
+    expect(await phone.client.snapshot()).toBe(true)
+    await until('the failed write is reported', () => rejected.includes('E_INTERNAL'))
+    await until('the snapshot is stored and what it covers dropped', async () => {
+      const rows = await phoneRows()
+      return rows.length === 1 && rows[0]!.snapshot
+    })
+    expect(laptop.journal!.sessions().map((s) => s.note).sort()).toEqual(['first', 'second'])
+    expect(laptop.client.alerts()).toEqual([])
+    await phone.client.close()
+    await laptop.client.close()
   })
 
   it('[RO2] when the write fails, the cursor stays where it was, and the device fetches the entry again on its next start and stores it', async () => {

@@ -51,6 +51,8 @@ export class DocSync {
    * it carries, and the cursor stays before them until then.
    */
   private unstored: LocalEnvelope[] = []
+  /** Received snapshots whose envelopes are not yet stored: what they cover is dropped from the store once they are. */
+  private uncompacted: Envelope[] = []
   caughtUp = false
 
   constructor(
@@ -234,6 +236,7 @@ export class DocSync {
       if (head <= this.cursor) return
       await this.storeReceived([], head)
       this.advanceCursor(head)
+      await this.compactReceived()
     })
   }
 
@@ -296,7 +299,6 @@ export class DocSync {
   private async receiveNow(items: StoredEnvelope[]): Promise<void> {
     const accepted: LocalEnvelope[] = []
     const updates: Uint8Array[] = []
-    const snapshots: Envelope[] = []
     let cursor = this.cursor
     const decoded = items.map((item): Decoded | Error => {
       try {
@@ -342,7 +344,7 @@ export class DocSync {
       accepted.push({ author, seq: env.header.seq, serverSeq: item.serverSeq > 0 ? item.serverSeq : null, envelope: item.envelope })
       this.sinceSnapshot.note(env, item.envelope.length)
       if (env.header.kind === EnvelopeKind.snapshot) {
-        snapshots.push(env)
+        this.uncompacted.push(env)
         for (const c of env.header.covers ?? []) this.chains.cover(toHex(c.deviceId), c.seq, c.hash)
       }
       if (!plaintext) continue
@@ -356,7 +358,7 @@ export class DocSync {
     await this.storeReceived(accepted, cursor)
     this.advanceCursor(cursor)
     if (updates.length > 0) this.ctx.changed()
-    for (const env of snapshots) await this.compactWith(env)
+    await this.compactReceived()
     if (this.caughtUp) this.repair()
   }
 
@@ -370,6 +372,14 @@ export class DocSync {
       throw e
     }
     this.unstored = []
+  }
+
+  /** Drops from the store what received snapshots cover, once they are stored themselves. */
+  private async compactReceived(): Promise<void> {
+    if (this.unstored.length > 0) return
+    const snapshots = this.uncompacted
+    this.uncompacted = []
+    for (const env of snapshots) await this.compactWith(env)
   }
 
   /** The relay's log moved on to `to`. */
