@@ -215,6 +215,25 @@ const counterexamples: { name: string; c: MaliciousCase }[] = [
       ],
     },
   },
+  {
+    // The connection closed while the device was being accepted; the device then took itself for
+    // online with no connection, and a rotation waited forever for an answer nothing could bring.
+    name: '[M1-r11] a device whose connection closes while the relay accepts it does not take itself for online (seed 20261226, path 118)',
+    c: {
+      seed: 265731217,
+      devices: 2,
+      removed: false,
+      attack: { kind: 'fork', splitAt: 5, sideB: [0, 2], meetOn: 'B', rotate: true, primed: false, meetAt: 8 },
+      noise: { flip: 0.3, inject: 0, injections: ['misrouted-vault'], replay: 0.1, replayUp: 0.1, hideCheckpoints: false, duplicate: 0.1, reorder: true, maxDelay: 2 },
+      steps: [
+        { type: 'sync', d: 2 },
+        { type: 'checkpoint', d: 1 },
+        { type: 'write', d: 3 },
+        { type: 'sync', d: 2 },
+        { type: 'sync', d: 0 },
+      ],
+    },
+  },
 ]
 
 describe('counterexamples found by the malicious-relay property, kept as named regressions', () => {

@@ -23,6 +23,9 @@ export interface OpsContext {
   grew(length: number): void
 }
 
+/** How long an accepted op may take to come back to the device that proposed it. */
+const SHOWN_WITHIN_MS = 10_000
+
 /** Store meta key set once the relay has accepted this device's ops: a relay without them afterwards rolled back. */
 const OPS_CONFIRMED = 'opsConfirmed'
 
@@ -103,9 +106,14 @@ export async function proposeOp(ctx: OpsContext, build: () => MembershipOp | und
       ctx.link.send(options.heads ? { type: 'removeOp', op: op.bytes, heads: options.heads() } : { type: 'appendOp', op: op.bytes })
       const r = await result
       if (r.code === '') {
-        // The relay broadcasts the op before its result; wait until it is applied here.
+        // The relay broadcasts the op before its result; wait until it is applied here. A relay
+        // that answers yes and then shows another op (or none) must not hold the caller forever.
         await ctx.inbound()
-        while (ctx.membership.length <= op.index) await new Promise((res) => setTimeout(res, 2))
+        const until = Date.now() + SHOWN_WITHIN_MS
+        while (ctx.membership.length <= op.index) {
+          if (!ctx.link.ready || Date.now() > until) throw new MindsyncError('E_UNREACHABLE', `the relay accepted membership op ${op.index} but has not shown it to this device`)
+          await new Promise((res) => setTimeout(res, 2))
+        }
         return
       }
       if (r.code !== 'E_CONFLICT') throw new MindsyncError(r.code as ErrorCode, `relay refused the membership change: ${r.message}`)

@@ -76,10 +76,18 @@ export class RelayLink {
     this.retryTimer = undefined
   }
 
-  /** The relay accepted this device: docs may talk now. */
-  online(): void {
+  /**
+   * The relay accepted this device on connection `generation`: docs may talk
+   * now. False, and nothing changes, when that connection closed or was
+   * replaced while the device was being accepted: a link marked ready with
+   * no connection would take sends it cannot deliver and wait forever for
+   * their answers.
+   */
+  online(generation: number): boolean {
+    if (generation !== this.gen || !this.connection) return false
     this.ready = true
     this.setStatus('online')
+    return true
   }
 
   /** Closes the current connection, if any, and forgets it: its late events are ignored. */

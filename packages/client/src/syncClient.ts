@@ -468,10 +468,11 @@ export class SyncClient {
 
   /** Ops from the relay (opsSync.ts); its first answer on a connection also brings this device online. */
   private async receiveOps(from: number, ops: Uint8Array[]): Promise<void> {
+    const generation = this.link.generation
     if (!(await takeOps(this.ops, from, ops))) return
     if (this.link.ready) return
     await catchRelayUp(this.ops, from + ops.length)
-    this.link.online()
+    if (!this.link.online(generation)) return
     for (const d of this.docs.values()) await d.connected()
     for (const p of this.presences.values()) p.connected()
     this.checkSynced()
