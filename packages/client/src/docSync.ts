@@ -10,12 +10,11 @@ import type { LocalEnvelope } from './localStore.js'
 import { Outgoing } from './outgoing.js'
 import { CONTENT_KINDS, checkReceived, contentOf } from './receivedCheck.js'
 import type { CheckScope } from './receivedCheck.js'
+import { SerialQueue } from './serialQueue.js'
 import { SinceSnapshot } from './sinceSnapshot.js'
 import { encodeSnapshotBody } from './snapshotBody.js'
 import { authenticate } from './vouch.js'
 import type { Decoded } from './vouch.js'
-
-export type { DocContext, Progress, Rejection } from './docContext.js'
 
 /**
  * One Yjs document bound to one vault doc: its own changes go out through
@@ -25,7 +24,8 @@ export type { DocContext, Progress, Rejection } from './docContext.js'
  */
 export class DocSync {
   readonly key: string
-  private reads: Promise<void> = Promise.resolve()
+  /** Work on what the relay sent, in order (a failed step does not stop the ones after it). */
+  private readonly reads = new SerialQueue()
   private readonly chains = new ChainTracker()
   private readonly out: Outgoing
   private cursor = 0
@@ -203,7 +203,7 @@ export class DocSync {
   }
 
   caughtUpTo(head: number): Promise<void> {
-    return this.read(() => {
+    return this.reads.run(() => {
       const seen = Math.max(this.cursor, this.out.ackedServerMax)
       if (head < seen) {
         this.ctx.alert({
@@ -229,7 +229,7 @@ export class DocSync {
    * so a restarted device still knows how far the relay had stored.
    */
   storedUpTo(head: number, heads: readonly { deviceId: Uint8Array; seq: number }[]): Promise<void> {
-    return this.read(async () => {
+    return this.reads.run(async () => {
       for (const h of heads) this.confirm(toHex(h.deviceId), h.seq)
       // A hole asked for while the relay was still storing what names it is asked for again now.
       if (this.caughtUp && heads.length > 0) this.repair()
@@ -250,7 +250,7 @@ export class DocSync {
 
   /** The relay finished answering a fetchSeqs. */
   fetched(author: string, from: number, to: number, count: number): Promise<void> {
-    return this.read(() => {
+    return this.reads.run(() => {
       this.integrity.fetched(author, from, to, count)
       this.ctx.changed()
     })
@@ -282,18 +282,7 @@ export class DocSync {
 
   /** Verifies, orders and applies envelopes from the relay, then stores them with the new cursor in one write. */
   receive(items: StoredEnvelope[]): Promise<void> {
-    return this.read(() => this.receiveNow(items))
-  }
-
-  /**
-   * Runs work on what the relay sent after the work queued before it. A
-   * step that fails (a store that refuses a write) rejects to its caller, which
-   * closes the connection; the steps after it still run.
-   */
-  private read(work: () => void | Promise<void>): Promise<void> {
-    const step = this.reads.then(work)
-    this.reads = step.catch(() => undefined)
-    return step
+    return this.reads.run(() => this.receiveNow(items))
   }
 
   private async receiveNow(items: StoredEnvelope[]): Promise<void> {

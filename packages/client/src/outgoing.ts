@@ -18,6 +18,7 @@ import type { ChainTracker } from './chain.js'
 import type { DocContext } from './docContext.js'
 import type { LocalEnvelope, OutboxEntry } from './localStore.js'
 import { nextTurn } from './nextTurn.js'
+import { SerialQueue } from './serialQueue.js'
 
 /** Own envelopes awaiting the relay's answer at most; the rest wait their turn. */
 const PUSH_WINDOW = 512
@@ -53,7 +54,7 @@ export class Outgoing {
   /** Cancels the flush scheduled for the next turn, when there is one. */
   private cancelTurn: (() => void) | undefined
   /** Every store write of own envelopes, in order; the doc queues its snapshots and checkpoints here too (enqueue). */
-  private writes: Promise<void> = Promise.resolve()
+  private readonly writes = new SerialQueue()
   private mySeq = 0
   private myHash: Uint8Array = ZERO_HASH
   /** Own seqs sealed and not yet acknowledged. */
@@ -160,9 +161,7 @@ export class Outgoing {
 
   /** Runs `work` after every store write queued so far, before any queued later. A failed one rejects to its caller; the ones after it still run. */
   enqueue(work: () => Promise<void>): Promise<void> {
-    const step = this.writes.then(work)
-    this.writes = step.catch(() => undefined)
-    return step
+    return this.writes.run(work)
   }
 
   /** Seals every local update made so far into one envelope and stores it in the outbox. */
@@ -171,7 +170,7 @@ export class Outgoing {
     this.cancelTurn?.()
     this.timer = undefined
     this.cancelTurn = undefined
-    if (this.pending.length === 0) return this.writes
+    if (this.pending.length === 0) return this.writes.idle()
     const updates = this.pending
     this.pending = []
     return this.enqueue(async () => {

@@ -375,8 +375,8 @@ export class SyncClient {
     for (const w of [...this.settledWaiters]) w()
   }
 
-  private send(message: ClientMessage, beforeReady = false): boolean {
-    return this.link.send(message, beforeReady)
+  private send(message: ClientMessage): boolean {
+    return this.link.send(message)
   }
 
   private onFrame(frame: Uint8Array): void {
