@@ -1,5 +1,5 @@
-import { aeadOpen, aeadSeal, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
-import { compareBytes, concatBytes } from './bytes.js'
+import { TAG_BYTES, aeadOpen, aeadSeal, allocBytes, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
+import { compareBytes } from './bytes.js'
 import type { Signer } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
 import { MindsyncError } from './errors.js'
@@ -90,7 +90,12 @@ export function encodeHeader(h: EnvelopeHeader): Uint8Array {
   if ((h.kind === EnvelopeKind.snapshot) !== (h.covers !== undefined)) {
     throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers must be given for a snapshot and only for a snapshot', 'covers')
   }
-  const e = encoding.createEncoder()
+  const e = headerEncoder
+  // Into a slab view of about its final size (slab.ts in @mindsync/crypto): lib0 would start at
+  // 100 bytes outside V8's heap and copy into another array of the exact size at the end.
+  e.cbuf = allocBytes(HEADER_HINT + (h.covers ? h.covers.length * COVER_HINT : 0))
+  e.cpos = 0
+  e.bufs = []
   encoding.writeUint8(e, PROTOCOL_VERSION)
   encoding.writeUint8(e, h.kind)
   encoding.writeUint8Array(e, h.vaultId)
@@ -111,8 +116,14 @@ export function encodeHeader(h: EnvelopeHeader): Uint8Array {
       encoding.writeUint8Array(e, c.hash)
     }
   }
-  return encoding.toUint8Array(e)
+  return e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
 }
+
+/** Reused by encodeHeader, which is synchronous and calls no other encoder. */
+const headerEncoder = encoding.createEncoder()
+/** A header's size without covers (ids of 16 bytes; lib0 grows past it for longer ones), and per cover. */
+const HEADER_HINT = 2 + 16 + 16 + 9 + 16 + 9 + 32 + 9
+const COVER_HINT = 16 + 9 + 32
 
 
 function readCovers(r: Reader): CoveredHead[] {
@@ -210,13 +221,11 @@ export function withTags(env: Envelope, tags: readonly ReceiverTag[]): Envelope 
     if (t.to.length !== TAG_TO_BYTES || t.tag.length !== RECEIVER_TAG_BYTES) throw new MindsyncError('E_INVALID_INPUT', 'envelope: a receiver tag is 4 + 16 bytes', 'tags')
   }
   const signedEnd = env.signed.length + SIGNATURE_BYTES
-  const count = tags.length === 0 ? EMPTY : encoding.encode((e) => encoding.writeVarUint(e, tags.length))
-  const countBytes = count.length
-  const bytes = new Uint8Array(signedEnd + countBytes + tags.length * TAG_ENTRY_BYTES)
+  const countBytes = tags.length === 0 ? 0 : varUintLength(tags.length)
+  const bytes = allocBytes(signedEnd + countBytes + tags.length * TAG_ENTRY_BYTES)
   bytes.set(env.bytes.subarray(0, signedEnd), 0)
   if (tags.length > 0) {
-    bytes.set(count, signedEnd)
-    let o = signedEnd + countBytes
+    let o = writeVarUint(bytes, signedEnd, tags.length)
     for (const t of tags) {
       bytes.set(t.to, o)
       bytes.set(t.tag, o + TAG_TO_BYTES)
@@ -248,31 +257,59 @@ export interface SealInput extends EnvelopeHeader {
 export function sealEnvelope(input: SealInput): Envelope {
   const { key, signer, plaintext, ...header } = input
   const headerBytes = encodeHeader(header)
-  const nonce = randomBytes(NONCE_BYTES)
-  const ciphertext = aeadSeal(key, nonce, pad(plaintext), headerBytes)
-  const e = encoding.createEncoder()
-  encoding.writeUint8Array(e, headerBytes)
-  encoding.writeVarUint(e, NONCE_BYTES + ciphertext.length)
-  encoding.writeUint8Array(e, nonce)
-  encoding.writeUint8Array(e, ciphertext)
-  const signed = encoding.toUint8Array(e)
-  const signature = signer.sign(concatBytes(SIGN_CONTEXT, signed))
-  const bytes = concatBytes(signed, signature)
+  const padded = pad(plaintext)
+  const bodyLength = NONCE_BYTES + padded.length + TAG_BYTES
+  const signedLength = headerBytes.length + varUintLength(bodyLength) + bodyLength
+  // One buffer holds the signing context, what is signed and the signature; the envelope is the
+  // view after the context. Each array of its own outside V8's heap would cost more than all the
+  // copies (slab.ts in @mindsync/crypto), and the nonce is read by libsodium from here.
+  const buf = allocBytes(SIGN_CONTEXT.length + signedLength + SIGNATURE_BYTES)
+  buf.set(SIGN_CONTEXT)
+  let at = SIGN_CONTEXT.length
+  buf.set(headerBytes, at)
+  at = writeVarUint(buf, at + headerBytes.length, bodyLength)
+  const nonce = buf.subarray(at, at + NONCE_BYTES)
+  nonce.set(randomBytes(NONCE_BYTES))
+  at += NONCE_BYTES
+  const ciphertext = aeadSeal(key, nonce, padded, headerBytes)
+  padded.fill(0)
+  buf.set(ciphertext, at)
+  at += ciphertext.length
+  buf.set(signer.sign(buf.subarray(0, at)), at)
+  const bytes = buf.subarray(SIGN_CONTEXT.length)
+  const signedEnd = at - SIGN_CONTEXT.length
   return {
     header,
-    nonce: bytes.subarray(signed.length - ciphertext.length - NONCE_BYTES, signed.length - ciphertext.length),
-    ciphertext: bytes.subarray(signed.length - ciphertext.length, signed.length),
-    signature: bytes.subarray(signed.length),
+    nonce: bytes.subarray(signedEnd - ciphertext.length - NONCE_BYTES, signedEnd - ciphertext.length),
+    ciphertext: bytes.subarray(signedEnd - ciphertext.length, signedEnd),
+    signature: bytes.subarray(signedEnd),
     headerBytes: bytes.subarray(0, headerBytes.length),
-    signed: bytes.subarray(0, signed.length),
+    signed: bytes.subarray(0, signedEnd),
     tagBytes: EMPTY,
     bytes,
   }
 }
 
+/** Bytes of lib0's varUint for `n`. */
+function varUintLength(n: number): number {
+  let length = 1
+  for (; n > 0x7f; n = Math.floor(n / 128)) length++
+  return length
+}
+
+/** Writes lib0's varUint (LEB128) of `n` at `at`; returns the offset after it. */
+function writeVarUint(buf: Uint8Array, at: number, n: number): number {
+  for (; n > 0x7f; n = Math.floor(n / 128)) buf[at++] = 0x80 | (n & 0x7f)
+  buf[at++] = n
+  return at
+}
+
 /** True when the signature is the author's over header and sealed body. */
 export function verifyEnvelope(env: Envelope, signingPublicKey: Uint8Array): boolean {
-  return verify(signingPublicKey, concatBytes(SIGN_CONTEXT, env.signed), env.signature)
+  const signed = allocBytes(SIGN_CONTEXT.length + env.signed.length)
+  signed.set(SIGN_CONTEXT)
+  signed.set(env.signed, SIGN_CONTEXT.length)
+  return verify(signingPublicKey, signed, env.signature)
 }
 
 /** Opens the body with the epoch's envelope key; throws E_DECRYPT when it does not authenticate. */

@@ -1,3 +1,4 @@
+import { allocBytes } from '@mindsync/crypto'
 import { MindsyncError } from './errors.js'
 
 /**
@@ -22,7 +23,8 @@ export function paddedLength(length: number): number {
 
 /** Appends a 0x80 marker then zeros up to the Padmé length (ISO/IEC 7816-4 style). */
 export function pad(plaintext: Uint8Array): Uint8Array {
-  const out = new Uint8Array(paddedLength(plaintext.length + 1))
+  // Zeroed like a new array, without one of its own outside V8's heap (slab.ts in @mindsync/crypto).
+  const out = allocBytes(paddedLength(plaintext.length + 1))
   out.set(plaintext)
   out[plaintext.length] = 0x80
   return out

@@ -5,11 +5,13 @@
 // 150-byte envelope body, open drops from about 6 µs to under 1 µs, and an
 // Ed25519 signature from about 30 µs to about 15 µs. Bodies of 16 KiB and
 // more (snapshots) still go to OpenSSL, whose vectorised ChaCha20 is faster
-// in bulk. HMAC-SHA-512/256 (receiver tags) is libsodium's crypto_auth.
-// Everything else (X25519, SHA-256, HMAC-SHA256, HKDF) stays on
-// node:crypto, which is as fast here.
+// in bulk. HMAC-SHA-512/256 (receiver tags) is libsodium's crypto_auth, and
+// SHA-256 of short inputs (envelope hashes) libsodium's, whose result needs
+// no array of its own outside the heap. Everything else (X25519,
+// HMAC-SHA256, HKDF, SHA-256 in bulk) stays on node:crypto, as fast here.
 import { createRequire } from 'node:module'
 import { backend as openssl } from './node.js'
+import { allocBytes } from '../slab.js'
 import type { Backend } from './types.js'
 
 /** The part of sodium-native this backend calls. */
@@ -20,6 +22,7 @@ export interface Sodium {
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void
   crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean
   crypto_auth(out: Uint8Array, m: Uint8Array, k: Uint8Array): void
+  crypto_hash_sha256(out: Uint8Array, m: Uint8Array): void
 }
 
 const TAG = 16
@@ -27,13 +30,29 @@ const TAG = 16
 const LARGE = 16 * 1024
 
 /**
- * Where crypto_auth and crypto_sign_detached write, outside V8's heap, before the result is
- * copied out: a Uint8Array of up to 64 bytes lives in the heap, and handing one to native code
- * moves it out first, about 1.4 µs of CPU with the GC's share. Calls are synchronous, so one
- * buffer each serves every call; what they hold (a MAC, a signature) is public.
+ * Where libsodium writes MACs, signatures and hashes, and reads a MAC's
+ * short input, outside V8's heap. A Uint8Array of up to 64 bytes lives in
+ * the heap, and handing one to native code moves it out first (about 1.4 µs
+ * of CPU with the GC's share), while a fresh array of any size outside the
+ * heap costs more (slab.ts): a result is written here and copied into a
+ * small array in the heap, and a short input (an envelope hash, itself such
+ * an array) is copied here before the call. Calls are synchronous, so one
+ * buffer each serves every call; what they hold is public (a MAC, a
+ * signature, a hash) or wiped (a MAC's input).
  */
 const macOut = new Uint8Array(new ArrayBuffer(32))
+const macIn = new Uint8Array(new ArrayBuffer(64))
 const sigOut = new Uint8Array(new ArrayBuffer(64))
+const hashOut = new Uint8Array(new ArrayBuffer(32))
+/** Up to this size, libsodium's SHA-256 with the result in the heap; above it, OpenSSL's (SHA extensions) is faster in bulk. */
+const SHA256_NATIVE_FROM = 4096
+
+/** A copy in V8's heap of a short result libsodium wrote to `from`. */
+function heapCopy(from: Uint8Array): Uint8Array {
+  const out = new Uint8Array(from.length)
+  out.set(from)
+  return out
+}
 
 /** sodium-native when its prebuilt addon loads on this platform, otherwise undefined. */
 export function loadSodium(): Sodium | undefined {
@@ -54,9 +73,7 @@ function expand(s: Sodium, seed: Uint8Array): { sk: Uint8Array; pk: Uint8Array }
 
 function signWith(s: Sodium, sk: Uint8Array, message: Uint8Array): Uint8Array {
   s.crypto_sign_detached(sigOut, message, sk)
-  const sig = new Uint8Array(64)
-  sig.set(sigOut)
-  return sig
+  return heapCopy(sigOut)
 }
 
 /** The OpenSSL backend with libsodium's XChaCha20-Poly1305 and Ed25519 in place of its own. */
@@ -66,13 +83,13 @@ export function sodiumBackend(s: Sodium): Backend {
     name: 'sodium',
     aeadSeal(key, nonce, plaintext, aad) {
       if (plaintext.length >= LARGE) return openssl.aeadSeal(key, nonce, plaintext, aad)
-      const out = new Uint8Array(plaintext.length + TAG)
+      const out = allocBytes(plaintext.length + TAG)
       s.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, aad.length > 0 ? aad : null, null, nonce, key)
       return out
     },
     aeadOpen(key, nonce, sealed, aad) {
       if (sealed.length >= LARGE) return openssl.aeadOpen(key, nonce, sealed, aad)
-      const out = new Uint8Array(sealed.length - TAG)
+      const out = allocBytes(sealed.length - TAG)
       try {
         s.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, aad.length > 0 ? aad : null, nonce, key)
       } catch {
@@ -98,10 +115,20 @@ export function sodiumBackend(s: Sodium): Backend {
     // One native call instead of an Hmac object per message (about 1 µs against 3 µs): receiver tags,
     // one per member for every envelope an author seals and one for every envelope a device receives.
     hmacSha512_256(key, data) {
-      s.crypto_auth(macOut, data, key)
-      const out = new Uint8Array(32)
-      out.set(macOut)
-      return out
+      if (data.length <= macIn.length) {
+        const input = macIn.subarray(0, data.length)
+        input.set(data)
+        s.crypto_auth(macOut, input, key)
+        input.fill(0)
+      } else {
+        s.crypto_auth(macOut, data, key)
+      }
+      return heapCopy(macOut)
+    },
+    sha256(data) {
+      if (data.length > SHA256_NATIVE_FROM) return openssl.sha256(data)
+      s.crypto_hash_sha256(hashOut, data)
+      return heapCopy(hashOut)
     },
     // libsodium verifies strictly: canonical A and R, S < L, and it refuses small-order A and R.
     ed25519Verify(publicKey, message, signature) {
