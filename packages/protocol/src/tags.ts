@@ -33,7 +33,8 @@ export function pairTagKey(epochTagKey: Uint8Array, myDhSecret: Uint8Array, thei
 
 /** The tag for the receiver `to` (its device id) over an envelope hash. */
 export function receiverTag(pairKey: Uint8Array, to: Uint8Array, hash: Uint8Array): ReceiverTag {
-  return { to: to.subarray(0, TAG_TO_BYTES), tag: hmacSha512_256(pairKey, hash).subarray(0, RECEIVER_TAG_BYTES) }
+  // slice, not subarray: a view of a small array in V8's heap moves that array out of the heap first.
+  return { to: to.subarray(0, TAG_TO_BYTES), tag: hmacSha512_256(pairKey, hash).slice(0, RECEIVER_TAG_BYTES) }
 }
 
 /** True when `env` carries a tag for `me` that is valid under the pair key (`hash` = envelopeHash(env)). */

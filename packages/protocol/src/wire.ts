@@ -164,14 +164,20 @@ export function writeMessage(e: encoding.Encoder, m: Message): void {
   }
 }
 
+/** Reused by encodeFrame, which is synchronous and never runs inside itself (writeMessage only writes). */
+const frameEncoder = encoding.createEncoder()
+
 /** Encodes messages into one frame. */
 export function encodeFrame(messages: readonly Message[]): Uint8Array {
-  const e = encoding.createEncoder()
+  const e = frameEncoder
   // One buffer big enough for the whole frame: lib0 otherwise starts at 100
-  // bytes, grows by new chunks and copies them all into a final array, and
-  // the relay encodes a frame per subscriber for every envelope it fans out.
-  // Unzeroed is fine: the frame is cut to what was encoded.
+  // bytes (outside V8's heap, so dear to allocate), grows by new chunks and
+  // copies them all into a final array, and the relay encodes a frame per
+  // subscriber for every envelope it fans out. Unzeroed is fine: the frame
+  // is cut to what was encoded.
   e.cbuf = allocScratch(frameSizeHint(messages))
+  e.cpos = 0
+  e.bufs = []
   for (const m of messages) writeMessage(e, m)
   // A plain Uint8Array view (not a Buffer) of what was written.
   return e.bufs.length === 0 ? new Uint8Array(e.cbuf.buffer, e.cbuf.byteOffset, e.cpos) : encoding.toUint8Array(e)
