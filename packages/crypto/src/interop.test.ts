@@ -56,7 +56,7 @@ describe.each(pairs)('%s output read by %s backend', (_a, from, _b, to) => {
     expect(to.hmacSha512_256(ikm.subarray(0, 32), ikm)).toEqual(from.hmacSha512_256(ikm.subarray(0, 32), ikm))
     expect(to.sha256(ikm)).toEqual(from.sha256(ikm))
     // The sodium backend hashes short inputs with libsodium and long ones with OpenSSL; MAC inputs up to 64 bytes go through a buffer of its own.
-    for (const size of [0, 32, 64, 65, 4096, 4097, 20_000]) {
+    for (const size of [0, 32, 64, 65, 512, 513, 20_000]) {
       const data = from.randomBytes(size)
       expect(to.sha256(data), `sha256 of ${size} bytes`).toEqual(from.sha256(data))
       expect(to.hmacSha512_256(ikm.subarray(0, 32), data), `hmac of ${size} bytes`).toEqual(from.hmacSha512_256(ikm.subarray(0, 32), data))
