@@ -9,7 +9,8 @@ import { assertBytes, assertOptionalBytes } from './validate.js'
 /** AEAD functions bound to a backend. */
 export interface Aead {
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array
-  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array
+  /** `into`, when given, receives the plaintext (sealed.length − 16 bytes) and is returned; it holds no plaintext when authentication fails. */
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array, into?: Uint8Array): Uint8Array
 }
 
 /** Binds XChaCha20-Poly1305 seal/open to `backend`, with input checks. */
@@ -22,7 +23,7 @@ export function createAead(backend: Backend): Aead {
       assertOptionalBytes('aad', aad)
       return backend.aeadSeal(key, nonce, plaintext, aad ?? EMPTY)
     },
-    aeadOpen(key, nonce, sealed, aad) {
+    aeadOpen(key, nonce, sealed, aad, into) {
       assertBytes('key', key, KEY_BYTES)
       assertBytes('nonce', nonce, NONCE_BYTES)
       assertBytes('sealed', sealed)
@@ -32,7 +33,8 @@ export function createAead(backend: Backend): Aead {
       if (sealed.length < TAG_BYTES) {
         throw new CryptoError('E_DECRYPT', `sealed must be at least ${TAG_BYTES} bytes, got ${sealed.length}`)
       }
-      const plaintext = backend.aeadOpen(key, nonce, sealed, aad ?? EMPTY)
+      if (into !== undefined) assertBytes('into', into, sealed.length - TAG_BYTES)
+      const plaintext = backend.aeadOpen(key, nonce, sealed, aad ?? EMPTY, into)
       if (plaintext === undefined) {
         throw new CryptoError('E_DECRYPT', 'sealed failed authentication: wrong key, nonce or aad, or modified data')
       }

@@ -39,3 +39,10 @@ export function wipe(bytes: Uint8Array): void {
   assertBytes('bytes', bytes)
   bytes.fill(0)
 }
+
+/** Copies `from` into `into` (the same length), wipes `from`, and returns `into`. */
+export function moveInto(from: Uint8Array, into: Uint8Array): Uint8Array {
+  into.set(from)
+  from.fill(0)
+  return into
+}

@@ -1,7 +1,7 @@
 // Exports that do not depend on the backend, shared by both entry points.
 export { argon2id, argon2idAsync, type Argon2idOptions } from './argon2.js'
 export { concatBytes, constantTimeEqual, wipe } from './bytes.js'
-export { allocBytes } from './slab.js'
+export { allocBytes, createSlab } from './slab.js'
 export { KEY_BYTES, NONCE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, TAG_BYTES } from './constants.js'
 export type { Signer, SigningKeyPair } from './ed25519.js'
 export { fromBase64Url, fromHex, toBase64Url, toHex, utf8 } from './encoding.js'

@@ -104,8 +104,20 @@ describe.each([
     api.sha256(m2)
     expect(digest).toEqual(digestCopy)
 
-    // Sealed and opened bodies: each its own bytes, whatever they share underneath.
+    // Opening into a given array: that array, filled; nothing in it when the tag fails.
     const nonce = api.randomBytes(24)
+    const into = new Uint8Array(m2.length)
+    const sealedM2 = api.aeadSeal(key, nonce, m2, m1)
+    expect(api.aeadOpen(key, nonce, sealedM2, m1, into)).toBe(into)
+    expect(into).toEqual(m2)
+    const forged = sealedM2.slice()
+    forged[0] = (forged[0] as number) ^ 1
+    const untouched = new Uint8Array(m2.length)
+    expect(() => api.aeadOpen(key, nonce, forged, m1, untouched)).toThrow()
+    expect(untouched.every((b) => b === 0)).toBe(true)
+    expect(() => api.aeadOpen(key, nonce, sealedM2, m1, new Uint8Array(m2.length + 1))).toThrow()
+
+    // Sealed and opened bodies: each its own bytes, whatever they share underneath.
     const sealed = [m1, m2].map((m) => api.aeadSeal(key, nonce, m, m1))
     const opened = sealed.map((c) => api.aeadOpen(key, nonce, c, m1))
     expect(opened).toEqual([m1, m2])

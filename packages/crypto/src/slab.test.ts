@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allocBytes } from './slab.js'
+import { allocBytes, createSlab } from './slab.js'
 
 describe('allocBytes', () => {
   it('hands out zeroed views that never overlap, across slabs', () => {
@@ -28,5 +28,15 @@ describe('allocBytes', () => {
     expect(big.byteOffset).toBe(0)
     expect(big.buffer.byteLength).toBe(5000)
     expect(allocBytes(0).length).toBe(0)
+  })
+})
+
+describe('createSlab', () => {
+  it('cuts from slabs of its own, never from another allocator’s', () => {
+    const other = createSlab()
+    const mine = Array.from({ length: 50 }, (_, i) => other(100 + i))
+    const shared = Array.from({ length: 50 }, (_, i) => allocBytes(100 + i))
+    const buffers = new Set(shared.map((v) => v.buffer))
+    for (const v of mine) expect(buffers.has(v.buffer)).toBe(false)
   })
 })

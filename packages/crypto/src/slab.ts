@@ -18,18 +18,31 @@ const SLAB_BYTES = 16 * 1024
 /** Larger requests get arrays of their own, so a few of them do not use slabs up. */
 const MAX_FROM_SLAB = 1024
 
-let slab: Uint8Array<ArrayBuffer> = new Uint8Array(0)
-let used = 0
-
-/** A zeroed Uint8Array of `length` bytes, usually a view of a shared slab (see above). */
-export function allocBytes(length: number): Uint8Array<ArrayBuffer> {
-  if (length > MAX_FROM_SLAB) return new Uint8Array(length)
-  if (used + length > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES)
-    used = 0
+/**
+ * An allocator with slabs of its own. Bytes that must not share memory with
+ * other results (opened envelope bodies, which an app's Yjs values can be
+ * views of) get one of their own.
+ */
+export function createSlab(): (length: number) => Uint8Array<ArrayBuffer> {
+  let slab: Uint8Array<ArrayBuffer> = new Uint8Array(0)
+  let used = 0
+  return (length) => {
+    if (length > MAX_FROM_SLAB) return new Uint8Array(length)
+    if (used + length > slab.length) {
+      slab = new Uint8Array(SLAB_BYTES)
+      used = 0
+    }
+    const out = slab.subarray(used, used + length)
+    // Views start at multiples of 8, as the allocator's own arrays do.
+    used += (length + 7) & ~7
+    return out
   }
-  const out = slab.subarray(used, used + length)
-  // Views start at multiples of 8, as the allocator's own arrays do.
-  used += (length + 7) & ~7
-  return out
 }
+
+/**
+ * A zeroed Uint8Array of `length` bytes, usually a view of a shared slab
+ * (see above): for public bytes (envelopes, ciphertexts) and for secrets
+ * only while they are used and then wiped. Secrets kept for long get
+ * arrays of their own.
+ */
+export const allocBytes: (length: number) => Uint8Array<ArrayBuffer> = createSlab()

@@ -1,4 +1,4 @@
-import { TAG_BYTES, aeadOpen, aeadSeal, allocBytes, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
+import { TAG_BYTES, aeadOpen, aeadSeal, allocBytes, createSlab, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
 import { compareBytes } from './bytes.js'
 import type { Signer } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
@@ -312,11 +312,21 @@ export function verifyEnvelope(env: Envelope, signingPublicKey: Uint8Array): boo
   return verify(signingPublicKey, signed, env.signature)
 }
 
+/**
+ * Where opened bodies go: slab views (an array of its own costs microseconds
+ * outside V8's heap, and a device opens one body per envelope it receives),
+ * from slabs that hold nothing but opened bodies. A Yjs value an app reads
+ * can be a view of its update, so its `.buffer` reaches the bodies opened
+ * next to it, this process's own documents; never keys, which are opened
+ * into arrays of their own.
+ */
+const allocOpened = createSlab()
+
 /** Opens the body with the epoch's envelope key; throws E_DECRYPT when it does not authenticate. */
 export function openEnvelope(env: Envelope, key: Uint8Array): Uint8Array {
   let padded: Uint8Array
   try {
-    padded = aeadOpen(key, env.nonce, env.ciphertext, env.headerBytes)
+    padded = aeadOpen(key, env.nonce, env.ciphertext, env.headerBytes, allocOpened(Math.max(0, env.ciphertext.length - TAG_BYTES)))
   } catch {
     throw new MindsyncError('E_DECRYPT', 'envelope: body does not open under the epoch key (tampered or wrong key)', 'body')
   }

@@ -1,5 +1,6 @@
 // Portable backend: pure JavaScript, browser-safe (no node:* imports).
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { moveInto } from '../bytes.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
@@ -15,9 +16,10 @@ function fillRandom(out: Uint8Array): void {
   }
 }
 
-function aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
+function aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | undefined {
   try {
-    return xchacha20poly1305(key, nonce, aad).decrypt(sealed)
+    const plaintext = xchacha20poly1305(key, nonce, aad).decrypt(sealed)
+    return into ? moveInto(plaintext, into) : plaintext
   } catch {
     return undefined // noble throws only on a tag mismatch once lengths are valid
   }

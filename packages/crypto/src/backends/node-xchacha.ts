@@ -4,6 +4,7 @@
 // 12-byte nonce 0x00000000 || nonce[16..24].
 import { hchacha } from '@noble/ciphers/chacha.js'
 import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { moveInto } from '../bytes.js'
 import { fromBuffer } from './node-bytes.js'
 
 const TAG = 16
@@ -45,7 +46,7 @@ export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8
 }
 
 /** Decrypts ciphertext || tag; `undefined` when the tag does not match. */
-export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
+export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | undefined {
   prepare(key, nonce)
   try {
     const end = sealed.length - TAG
@@ -59,7 +60,7 @@ export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arr
       plaintext.fill(0) // never release unauthenticated plaintext
       return undefined
     }
-    return fromBuffer(plaintext)
+    return into ? moveInto(plaintext, into) : fromBuffer(plaintext)
   } finally {
     cleanup()
   }

@@ -92,9 +92,10 @@ export function sodiumBackend(s: Sodium): Backend {
       s.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, aad.length > 0 ? aad : null, null, nonce, key)
       return out
     },
-    aeadOpen(key, nonce, sealed, aad) {
-      if (sealed.length >= LARGE) return openssl.aeadOpen(key, nonce, sealed, aad)
-      const out = allocBytes(sealed.length - TAG)
+    aeadOpen(key, nonce, sealed, aad, into) {
+      if (sealed.length >= LARGE) return openssl.aeadOpen(key, nonce, sealed, aad, into)
+      // An array of its own unless the caller gives one: opened bytes can be keys, kept for long.
+      const out = into ?? new Uint8Array(sealed.length - TAG)
       try {
         s.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, aad.length > 0 ? aad : null, nonce, key)
       } catch {

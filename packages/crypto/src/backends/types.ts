@@ -9,8 +9,8 @@ export interface Backend {
   fillRandom(out: Uint8Array): void
   /** XChaCha20-Poly1305 encryption; returns ciphertext || tag. */
   aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array
-  /** XChaCha20-Poly1305 decryption; `undefined` when authentication fails. */
-  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined
+  /** XChaCha20-Poly1305 decryption into `into` when given (checked to fit); `undefined` when authentication fails. */
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, into?: Uint8Array): Uint8Array | undefined
   /** Ed25519 public key of a 32-byte seed. */
   ed25519PublicKey(seed: Uint8Array): Uint8Array
   /** Ed25519 signature (RFC 8032 section 5.1.6). */
