@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fromBase64Url, fromHex, toBase64Url, toHex, utf8 } from './encoding.js'
+import { fromBase64Url, fromHex, toBase64Url, toHex, utf8, varUintLength, writeVarUint } from './encoding.js'
 import { expectCryptoError } from './test-helpers/vectors.js'
 
 describe('hex', () => {
@@ -60,5 +60,25 @@ describe('utf8', () => {
       expectCryptoError(() => utf8.encode(bad), 'E_CRYPTO_INPUT', /lone surrogate/)
     }
     expectCryptoError(() => utf8.encode(1 as never), 'E_CRYPTO_INPUT', 's must be a string, got number')
+  })
+})
+
+describe('varUint', () => {
+  it('writes unsigned LEB128 as lib0 does, and says how long it is', () => {
+    const cases: [number, number[]][] = [
+      [0, [0]],
+      [127, [0x7f]],
+      [128, [0x80, 0x01]],
+      [300, [0xac, 0x02]],
+      [2 ** 32, [0x80, 0x80, 0x80, 0x80, 0x10]],
+      [Number.MAX_SAFE_INTEGER, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]],
+    ]
+    for (const [n, bytes] of cases) {
+      const out = new Uint8Array(12).fill(0xee)
+      expect(writeVarUint(out, 2, n), `${n}`).toBe(2 + bytes.length)
+      expect([...out.subarray(2, 2 + bytes.length)], `${n}`).toEqual(bytes)
+      expect(out[2 + bytes.length]).toBe(0xee)
+      expect(varUintLength(n)).toBe(bytes.length)
+    }
   })
 })

@@ -95,3 +95,23 @@ export const utf8: { encode(s: string): Uint8Array; decode(b: Uint8Array): strin
     }
   },
 }
+
+/** Bytes of the unsigned LEB128 (lib0's varUint) of `n`. */
+export function varUintLength(n: number): number {
+  let len = 1
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80)
+    len++
+  }
+  return len
+}
+
+/** Writes the unsigned LEB128 (lib0's varUint) of `n` at `offset`; returns the offset after it. */
+export function writeVarUint(out: Uint8Array, offset: number, n: number): number {
+  while (n >= 0x80) {
+    out[offset++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 0x80)
+  }
+  out[offset++] = n
+  return offset
+}

@@ -7,7 +7,7 @@ const api = [
   'aeadSeal', 'aeadOpen', 'generateSigningKeyPair', 'signingPublicKey', 'sign', 'verify', 'createSigner',
   'generateDhKeyPair', 'dhPublicKey', 'x25519', 'sealBox', 'openBox', 'hkdfSha256', 'argon2id', 'argon2idAsync',
   'sha256', 'hmacSha256', 'hmacSha512_256', 'hashParts', 'constantTimeEqual', 'wipe', 'toHex', 'fromHex', 'toBase64Url',
-  'fromBase64Url', 'utf8', 'backendName', 'concatBytes', 'allocBytes', 'createSlab',
+  'fromBase64Url', 'utf8', 'backendName', 'concatBytes', 'allocBytes', 'createSlab', 'varUintLength', 'writeVarUint',
 ].sort()
 
 describe('entry points', () => {

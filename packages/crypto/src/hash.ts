@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), HMAC-SHA-512/256 (libsodium's
 // crypto_auth: HMAC-SHA-512 cut to 32 bytes) and a domain-separated hash.
 import type { Backend } from './backends/types.js'
-import { utf8 } from './encoding.js'
+import { utf8, varUintLength, writeVarUint } from './encoding.js'
 import { assertBytes, assertContext } from './validate.js'
 
 /** Hash functions bound to a backend. */
@@ -10,25 +10,6 @@ export interface Hashes {
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
   hmacSha512_256(key: Uint8Array, data: Uint8Array): Uint8Array
   hashParts(context: string, ...parts: Uint8Array[]): Uint8Array
-}
-
-function varUintLength(n: number): number {
-  let len = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80)
-    len++
-  }
-  return len
-}
-
-// Unsigned LEB128, as lib0's writeVarUint.
-function writeVarUint(out: Uint8Array, offset: number, n: number): number {
-  while (n >= 0x80) {
-    out[offset++] = (n & 0x7f) | 0x80
-    n = Math.floor(n / 0x80)
-  }
-  out[offset++] = n
-  return offset
 }
 
 /**

@@ -1,4 +1,4 @@
-import { TAG_BYTES, aeadOpen, aeadSeal, allocBytes, createSlab, hashParts, randomBytes, utf8, verify } from '@mindsync/crypto'
+import { TAG_BYTES, aeadOpen, aeadSeal, allocBytes, createSlab, hashParts, randomBytes, utf8, varUintLength, verify, writeVarUint } from '@mindsync/crypto'
 import { compareBytes } from './bytes.js'
 import type { Signer } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
@@ -288,20 +288,6 @@ export function sealEnvelope(input: SealInput): Envelope {
     tagBytes: EMPTY,
     bytes,
   }
-}
-
-/** Bytes of lib0's varUint for `n`. */
-function varUintLength(n: number): number {
-  let length = 1
-  for (; n > 0x7f; n = Math.floor(n / 128)) length++
-  return length
-}
-
-/** Writes lib0's varUint (LEB128) of `n` at `at`; returns the offset after it. */
-function writeVarUint(buf: Uint8Array, at: number, n: number): number {
-  for (; n > 0x7f; n = Math.floor(n / 128)) buf[at++] = 0x80 | (n & 0x7f)
-  buf[at++] = n
-  return at
 }
 
 /** True when the signature is the author's over header and sealed body. */
