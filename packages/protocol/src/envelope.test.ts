@@ -1,4 +1,4 @@
-import { randomBytes, utf8 } from '@mindsync/crypto'
+import { aeadOpen, aeadSeal, allocBytes, randomBytes, utf8 } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import { assembleEnvelope, caught, expectCode, filled, flipped, testDevice } from '../test-fixtures/helpers.js'
@@ -86,6 +86,17 @@ describe('envelope', () => {
   it('pads bodies, so nearby sizes give the same envelope length', () => {
     expect(seal(new Uint8Array(1)).bytes.length).toBe(seal(new Uint8Array(60)).bytes.length)
     expect(seal(new Uint8Array(600)).bytes.length).toBe(seal(new Uint8Array(1000)).bytes.length)
+  })
+
+  it('opens bodies into memory shared with nothing but other opened bodies: no envelope, and no key opened next to them', () => {
+    // An app's Yjs value can be a view of the opened update: its .buffer must not reach anything else.
+    const wrapped = aeadSeal(key, new Uint8Array(24), randomBytes(96))
+    const bodies = Array.from({ length: 20 }, (_, i) => seal(utf8.encode(`entry ${i}`)))
+    const opened = bodies.map((env) => openEnvelope(env, key))
+    const keyBytes = aeadOpen(key, new Uint8Array(24), wrapped)
+    const others = new Set<ArrayBufferLike>([...bodies.map((env) => env.bytes.buffer), keyBytes.buffer, allocBytes(1).buffer])
+    for (const body of opened) expect(others.has(body.buffer)).toBe(false)
+    expect(keyBytes.byteLength).toBe(keyBytes.buffer.byteLength)
   })
 
   it('draws a fresh nonce for every envelope', () => {
