@@ -1,10 +1,11 @@
 // What stalls a process during the measured window: time spent in garbage collection and the
 // longest stretches its event loop could not run (a tail latency is usually one of these).
 import { writeFileSync } from 'node:fs'
-import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks'
 
 let gcMs = 0
 let gcMaxMs = 0
+let majorGcs = 0
 let observer
 let histogram
 let elu
@@ -18,12 +19,14 @@ let ticker
 export function startPauses() {
   gcMs = 0
   gcMaxMs = 0
+  majorGcs = 0
   observer?.disconnect()
   observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gcMs += e.duration
       events?.push({ what: `gc${e.detail?.kind ?? ''}`, at: performance.timeOrigin + e.startTime, ms: e.duration })
       if (e.duration > gcMaxMs) gcMaxMs = e.duration
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++
     }
   })
   observer.observe({ entryTypes: ['gc'] })
@@ -43,7 +46,7 @@ export function startPauses() {
   }
 }
 
-/** `{ gcMs, gcMaxMs, loopMaxMs, loopP99Ms, loopBusy, heapMB, arrayBuffersMB }` since startPauses(); loopBusy is the event loop's utilization (0–1). */
+/** `{ gcMs, gcMaxMs, majorGcs, loopMaxMs, loopP99Ms, loopBusy, heapMB, arrayBuffersMB }` since startPauses(); loopBusy is the event loop's utilization (0–1), majorGcs the mark-compacts. */
 export function stopPauses() {
   observer?.disconnect()
   histogram?.disable()
@@ -51,6 +54,7 @@ export function stopPauses() {
   const out = {
     gcMs: round(gcMs),
     gcMaxMs: round(gcMaxMs),
+    majorGcs,
     loopMaxMs: round((histogram?.max ?? 0) / 1e6),
     loopP99Ms: round((histogram?.percentile(99) ?? 0) / 1e6),
     loopBusy: elu ? Math.round(performance.eventLoopUtilization(elu).utilization * 100) / 100 : undefined,

@@ -36,7 +36,7 @@ export function markdownTable(records) {
 /** What held each process in the latency scenarios: event-loop utilisation, GC time and the longest stall, per system. */
 export function pausesTable(records) {
   const scenarios = ['fanout-10-fixed1000', 'fanout-10-fixed100']
-  const lines = ['| scenario | system | devices loop busy | devices CPU (cores) | devices GC ms | longest devices stall ms | relay loop busy | relay CPU (cores) | longest relay stall ms |', '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+  const lines = ['| scenario | system | devices loop busy | devices CPU (cores) | devices GC ms | devices major GCs | longest devices stall ms | relay loop busy | relay CPU (cores) | relay major GCs | longest relay stall ms |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
   let any = false
   for (const scenario of scenarios) {
     for (const system of SYSTEMS) {
@@ -44,7 +44,8 @@ export function pausesTable(records) {
       if (!r || r.clientsLoopBusy === undefined) continue
       any = true
       const f = (x) => formatNumber(x)
-      lines.push(`| ${scenario} | ${system} | ${f(r.clientsLoopBusy)} | ${f(r.clientsCpuLoad)} | ${f(r.clientsGcMs)} | ${f(r.clientsLoopMaxMs)} | ${f(r.relayLoopBusy)} | ${f(r.relayCpuLoad)} | ${f(r.relayLoopMaxMs)} |`)
+      const count = (x) => (x === undefined ? '–' : String(x))
+      lines.push(`| ${scenario} | ${system} | ${f(r.clientsLoopBusy)} | ${f(r.clientsCpuLoad)} | ${f(r.clientsGcMs)} | ${count(r.clientsMajorGcs)} | ${f(r.clientsLoopMaxMs)} | ${f(r.relayLoopBusy)} | ${f(r.relayCpuLoad)} | ${count(r.relayMajorGcs)} | ${f(r.relayLoopMaxMs)} |`)
     }
   }
   return any ? lines.join('\n') : ''

@@ -114,11 +114,13 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     drainMs: Math.round(drained - drainStart),
     clientsGcMs: clientPauses.gcMs,
     clientsGcMaxMs: clientPauses.gcMaxMs,
+    clientsMajorGcs: clientPauses.majorGcs,
     clientsLoopMaxMs: clientPauses.loopMaxMs,
     clientsLoopBusy: clientPauses.loopBusy,
     clientsHeapMB: clientPauses.heapMB,
     clientsArrayBuffersMB: clientPauses.arrayBuffersMB,
     relayGcMs: relayPauses.gcMs,
+    relayMajorGcs: relayPauses.majorGcs,
     relayLoopMaxMs: relayPauses.loopMaxMs,
     relayLoopBusy: relayPauses.loopBusy,
   }

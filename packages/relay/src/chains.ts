@@ -16,7 +16,7 @@ export interface PendingPush {
   pushers: Connection[]
   serverSeq: number
   /** Subscribers sent it before it was stored (early fan-out). */
-  early?: Set<Connection>
+  early?: Connection[]
 }
 
 /** What to do with a push, by the author's chain for the doc. */
@@ -29,8 +29,15 @@ export type PushVerdict =
 interface ChainHead {
   seq: number
   hash: Uint8Array
-  /** Accepted pushes of this chain not yet stored; a head with pending pushes is never evicted. */
-  pending: number
+  /**
+   * Accepted pushes of this chain not yet stored, in seq order (the last is
+   * `seq`); a head with pending pushes is never evicted. Kept on the head,
+   * not in one Map for all chains: a Map that takes and drops an entry per
+   * push rebuilds its table every few pushes, and V8 links each replaced
+   * table to the next, which kept every push's objects alive into the old
+   * generation (bench README, "Old-generation garbage").
+   */
+  waiting: PendingPush[]
 }
 
 /**
@@ -56,10 +63,14 @@ export interface Chains {
 const chainKeyOf = (vaultId: Uint8Array, docId: Uint8Array, deviceId: Uint8Array): string => `${toHex(vaultId)}:${toHex(docId)}:${toHex(deviceId)}`
 
 export function createChains(storage: RelayStorage, maxCached: number): Chains {
-  const heads = new BoundedMap<string, ChainHead>(maxCached, (h) => h.pending > 0)
+  const heads = new BoundedMap<string, ChainHead>(maxCached, (h) => h.waiting.length > 0)
   const loading = new Map<string, Promise<ChainHead>>()
-  /** `${chainKey}:${seq}` → accepted, not yet stored */
-  const pending = new Map<string, PendingPush>()
+
+  /** The accepted, not yet stored push of the chain with this seq. */
+  function waitingAt(head: ChainHead, seq: number): PendingPush | undefined {
+    const item = head.waiting[seq - (head.seq - head.waiting.length + 1)]
+    return item?.record.seq === seq ? item : undefined
+  }
 
   async function headOf(key: string, ids: { vaultId: Uint8Array; docId: Uint8Array; deviceId: Uint8Array }): Promise<ChainHead> {
     const hit = heads.get(key)
@@ -69,7 +80,7 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
       const { vaultId, docId, deviceId } = ids
       p = storage
         .deviceHead(vaultId, docId, deviceId)
-        .then((h): ChainHead => (h ? { seq: h.seq, hash: h.hash, pending: 0 } : { seq: 0, hash: ZERO_HASH, pending: 0 }))
+        .then((h): ChainHead => (h ? { seq: h.seq, hash: h.hash, waiting: [] } : { seq: 0, hash: ZERO_HASH, waiting: [] }))
         .finally(() => loading.delete(key))
       loading.set(key, p)
     }
@@ -81,9 +92,9 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
     return loaded
   }
 
-  async function resent(key: string, head: ChainHead, env: Envelope): Promise<PushVerdict> {
+  async function resent(head: ChainHead, env: Envelope): Promise<PushVerdict> {
     const { vaultId, docId, deviceId, seq } = env.header
-    const waiting = pending.get(`${key}:${seq}`)
+    const waiting = waitingAt(head, seq)
     if (waiting) {
       return sameBytes(waiting.record.bytes, env.bytes)
         ? { kind: 'pending', item: waiting }
@@ -123,7 +134,7 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
       const head = await headOf(key, h)
       // From here to the end of the accept branch nothing awaits, so two
       // pushes of one chain can never both take the same place.
-      if (h.seq <= head.seq) return resent(key, head, env)
+      if (h.seq <= head.seq) return resent(head, env)
       if (h.seq !== head.seq + 1) return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1}` }
       if (!sameBytes(h.prevHash, head.hash)) {
         return { kind: 'reject', code: 'E_CHAIN', message: `expected seq ${head.seq + 1} with prevHash naming seq ${head.seq}` }
@@ -132,7 +143,6 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
       const hash = envelopeHash(env)
       head.seq = h.seq
       head.hash = hash
-      head.pending++
       const item: PendingPush = {
         record: { vaultId: h.vaultId, docId: h.docId, deviceId: h.deviceId, seq: h.seq, kind: h.kind, bytes: env.bytes, hash, ...(h.covers ? { covers: h.covers } : {}) },
         chainKey: key,
@@ -140,14 +150,19 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
         pushers: [pusher],
         serverSeq: 0,
       }
-      pending.set(`${key}:${h.seq}`, item)
+      head.waiting.push(item)
       return { kind: 'accept', item }
     },
 
     stored(item) {
-      pending.delete(`${item.chainKey}:${item.record.seq}`)
-      const head = heads.get(item.chainKey)
-      if (head && head.pending > 0) head.pending--
+      const waiting = heads.get(item.chainKey)?.waiting
+      if (!waiting) return
+      // Stored in the order accepted, so normally the first.
+      if (waiting[0] === item) waiting.shift()
+      else {
+        const i = waiting.indexOf(item)
+        if (i >= 0) waiting.splice(i, 1)
+      }
     },
 
     async headSeq(vaultId, docId, deviceId) {
@@ -156,21 +171,14 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
 
     pendingBySeq(vaultId, docId, deviceId, from, to) {
       const key = chainKeyOf(vaultId, docId, deviceId)
-      const head = heads.get(key)
       const out: Uint8Array[] = []
-      if (!head || head.pending === 0) return out
-      for (let seq = Math.max(from, head.seq - head.pending + 1); seq <= Math.min(to, head.seq); seq++) {
-        const item = pending.get(`${key}:${seq}`)
-        if (item) out.push(item.record.bytes)
-      }
+      for (const item of heads.get(key)?.waiting ?? []) if (item.record.seq >= from && item.record.seq <= to) out.push(item.record.bytes)
       return out
     },
 
     failed(items) {
-      for (const item of items) {
-        pending.delete(`${item.chainKey}:${item.record.seq}`)
-        heads.delete(item.chainKey)
-      }
+      // Their heads go with the pushes waiting on them (the caller fails every later push of these chains too).
+      for (const item of items) heads.delete(item.chainKey)
     },
   }
 }

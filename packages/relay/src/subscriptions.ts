@@ -20,6 +20,8 @@ interface Subscription {
   markedAt: number
   /** Per author (hex), the highest seq sent early and stored since the last marker: the marker's `heads`. */
   confirms: Map<string, { deviceId: Uint8Array; seq: number }>
+  /** Its `stored` marker is due (it is in the list the marker timer sends). */
+  due: boolean
 }
 
 interface Channel {
@@ -78,18 +80,26 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }: SubscriptionOptions): Subscriptions {
   const channels = new Map<string, Channel>()
   const byConn = new Map<Connection, Set<string>>()
-  /** Subscribers given envelopes early whose `stored` marker has not gone out yet. */
-  const due = new Set<Subscription>()
+  /**
+   * Subscribers given envelopes early whose `stored` marker has not gone out
+   * yet (those with `due` set; one sent sooner is skipped). A list and a
+   * flag rather than a Set: a long-lived Set that takes and drops members
+   * all the time rebuilds its table every few changes, and V8 links each
+   * replaced table to the next, so they all reached the old generation
+   * (bench README, "Old-generation garbage"). For the same reason a marker
+   * starts a new `confirms` Map instead of clearing the old one.
+   */
+  let due: Subscription[] = []
   let markerTimer: ReturnType<typeof setTimeout> | undefined
 
   /** Sends a due marker now: everything up to `delivered` is stored and was sent to this connection. */
   function sendMarker(sub: Subscription): void {
-    due.delete(sub)
+    sub.due = false
     if (sub.cancelled || !sub.conn.isOpen() || (sub.delivered <= sub.marked && sub.confirms.size === 0)) return
     sub.marked = sub.delivered
     sub.markedAt = performance.now()
     const heads = [...sub.confirms.values()]
-    sub.confirms.clear()
+    sub.confirms = new Map()
     sub.conn.outbox.push({ type: 'stored', docId: sub.docId, head: sub.delivered, heads })
   }
 
@@ -99,10 +109,15 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
   }
 
   function markLater(sub: Subscription): void {
-    due.add(sub)
+    if (!sub.due) {
+      sub.due = true
+      due.push(sub)
+    }
     markerTimer ??= setTimeout(() => {
       markerTimer = undefined
-      for (const d of [...due]) sendMarker(d)
+      const list = due
+      due = []
+      for (const d of list) if (d.due) sendMarker(d)
     }, markerDelayMs)
     markerTimer.unref?.()
   }
@@ -164,7 +179,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       if (!keys.has(key) && keys.size >= limits.maxSubscriptions) return 'too-many'
       const old = ch.subs.get(conn)
       if (old) old.cancelled = true
-      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor, markedAt: 0, confirms: new Map() }
+      const sub: Subscription = { conn, docId, delivered: cursor, live: false, cancelled: false, marked: cursor, markedAt: 0, confirms: new Map(), due: false }
       ch.subs.set(conn, sub)
       keys.add(key)
       byConn.set(conn, keys)
@@ -193,9 +208,9 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       for (const [conn, sub] of ch.subs) {
         if (conn === from || !sub.live || sub.cancelled || !conn.isOpen()) continue
         // A marker waiting for company leaves in the same frame.
-        if (due.has(sub) && markerNow(sub)) sendMarker(sub)
+        if (sub.due && markerNow(sub)) sendMarker(sub)
         conn.outbox.push({ type: 'envelopes', docId: ch.docId, items: [{ serverSeq: 0, envelope: item.record.bytes }] })
-        ;(item.early ??= new Set()).add(conn)
+        ;(item.early ??= []).push(conn)
       }
     },
 
@@ -223,7 +238,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
             run = []
             sent = true
             conn.outbox.push({ type: 'ack', docId, seq: item.record.seq, serverSeq: item.serverSeq })
-          } else if (fresh && item.early?.has(conn)) {
+          } else if (fresh && item.early?.includes(conn)) {
             // Sent before it was stored: only the marker is left to send, naming its author's seq.
             early = true
             const r = item.record
@@ -260,7 +275,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
         const sub = ch?.subs.get(conn)
         if (sub) {
           sub.cancelled = true
-          due.delete(sub)
+          sub.due = false
         }
         ch?.subs.delete(conn)
         if (ch && ch.subs.size === 0) channels.delete(key)
