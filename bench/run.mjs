@@ -2,7 +2,7 @@
 //   node bench/run.mjs [--quick] [--systems a,b] [--scenarios x,y] [--repeat n] [--profile]
 // Prints a markdown table, writes results/latest.{json,md,svg,png}.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -132,10 +132,11 @@ try {
   execFileSync('convert', ['-density', '110', join(resultsDir, 'latest.svg'), join(resultsDir, 'latest.png')], { stdio: 'ignore' })
   png = true
 } catch {
-  // ImageMagick is optional: the SVG is the chart.
+  // ImageMagick is optional: the SVG is the chart. A PNG of an earlier run would show old figures.
+  rmSync(join(resultsDir, 'latest.png'), { force: true })
 }
 console.log(`\n${md}`)
-console.log(`wrote results/latest.json, latest.md, latest.svg${png ? ', latest.png' : ' (no PNG: ImageMagick `convert` not available)'}`)
+console.log(`wrote results/latest.json, latest.md, latest.svg${png ? ', latest.png' : ' (no PNG: ImageMagick `convert` not available or could not read the SVG)'}`)
 if (failures.length > 0) {
   console.error(`\n${failures.length} scenario(s) failed:`)
   for (const f of failures) console.error(`  ${f.scenario} / ${f.system}: ${f.error}`)
