@@ -51,12 +51,14 @@ describe('chains: pushes accepted and not stored yet', () => {
     expect(await chains.admit(other, pusher)).toMatchObject({ kind: 'reject', code: 'E_EQUIVOCATION' })
   })
 
-  it('[CH3] stored out of order, each leaves exactly itself behind', async () => {
-    const { chains, items, pendingSeqs } = await setup()
+  it('[CH3] stored out of order, each leaves exactly itself behind, and a resend still finds the rest', async () => {
+    const { chains, envelopes, items, pendingSeqs } = await setup()
     chains.stored(items[1])
     expect(pendingSeqs(1, 3)).toEqual([1, 3])
     chains.stored(items[1])
     expect(pendingSeqs(1, 3)).toEqual([1, 3])
+    expect(await chains.admit(envelopes[0] as Envelope, pusher)).toEqual({ kind: 'pending', item: items[0] })
+    expect(await chains.admit(envelopes[2] as Envelope, pusher)).toEqual({ kind: 'pending', item: items[2] })
     chains.stored(items[2])
     chains.stored(items[0])
     expect(pendingSeqs(1, 3)).toEqual([])

@@ -66,10 +66,9 @@ export function createChains(storage: RelayStorage, maxCached: number): Chains {
   const heads = new BoundedMap<string, ChainHead>(maxCached, (h) => h.waiting.length > 0)
   const loading = new Map<string, Promise<ChainHead>>()
 
-  /** The accepted, not yet stored push of the chain with this seq. */
+  /** The accepted, not yet stored push of the chain with this seq (a resend: rare, and the list is short). */
   function waitingAt(head: ChainHead, seq: number): PendingPush | undefined {
-    const item = head.waiting[seq - (head.seq - head.waiting.length + 1)]
-    return item?.record.seq === seq ? item : undefined
+    return head.waiting.find((item) => item.record.seq === seq)
   }
 
   async function headOf(key: string, ids: { vaultId: Uint8Array; docId: Uint8Array; deviceId: Uint8Array }): Promise<ChainHead> {
