@@ -6,6 +6,7 @@ import { MindsyncError } from './errors.js'
 import { DEVICE_ID_BYTES, DOC_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES } from './ids.js'
 import { pad, unpad } from './padding.js'
 import { Reader } from './reader.js'
+import { encodeOnto } from './scratch.js'
 
 export const PROTOCOL_VERSION = 1
 export const NONCE_BYTES = 24
@@ -90,33 +91,29 @@ export function encodeHeader(h: EnvelopeHeader): Uint8Array {
   if ((h.kind === EnvelopeKind.snapshot) !== (h.covers !== undefined)) {
     throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers must be given for a snapshot and only for a snapshot', 'covers')
   }
-  const e = headerEncoder
-  // Into a slab view of about its final size (slab.ts in @mindsync/crypto): lib0 would start at
-  // 100 bytes outside V8's heap and copy into another array of the exact size at the end.
-  e.cbuf = allocBytes(HEADER_HINT + (h.covers ? h.covers.length * COVER_HINT : 0))
-  e.cpos = 0
-  e.bufs = []
-  encoding.writeUint8(e, PROTOCOL_VERSION)
-  encoding.writeUint8(e, h.kind)
-  encoding.writeUint8Array(e, h.vaultId)
-  encoding.writeUint8Array(e, h.docId)
-  encoding.writeVarUint(e, h.epoch)
-  encoding.writeUint8Array(e, h.deviceId)
-  encoding.writeVarUint(e, h.seq)
-  encoding.writeUint8Array(e, h.prevHash)
-  if (h.covers) {
-    const covers = [...h.covers].sort((a, b) => compareBytes(a.deviceId, b.deviceId))
-    if (covers.some((c, i) => c.seq < 1 || (i > 0 && compareBytes(covers[i - 1]!.deviceId, c.deviceId) === 0))) {
-      throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers needs one entry per device, each with seq at least 1', 'covers')
+  // Into a slab view of about its final size (slab.ts in @mindsync/crypto).
+  return encodeOnto(headerEncoder, allocBytes(HEADER_HINT + (h.covers ? h.covers.length * COVER_HINT : 0)), (e) => {
+    encoding.writeUint8(e, PROTOCOL_VERSION)
+    encoding.writeUint8(e, h.kind)
+    encoding.writeUint8Array(e, h.vaultId)
+    encoding.writeUint8Array(e, h.docId)
+    encoding.writeVarUint(e, h.epoch)
+    encoding.writeUint8Array(e, h.deviceId)
+    encoding.writeVarUint(e, h.seq)
+    encoding.writeUint8Array(e, h.prevHash)
+    if (h.covers) {
+      const covers = [...h.covers].sort((a, b) => compareBytes(a.deviceId, b.deviceId))
+      if (covers.some((c, i) => c.seq < 1 || (i > 0 && compareBytes(covers[i - 1]!.deviceId, c.deviceId) === 0))) {
+        throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers needs one entry per device, each with seq at least 1', 'covers')
+      }
+      encoding.writeVarUint(e, covers.length)
+      for (const c of covers) {
+        encoding.writeUint8Array(e, c.deviceId)
+        encoding.writeVarUint(e, c.seq)
+        encoding.writeUint8Array(e, c.hash)
+      }
     }
-    encoding.writeVarUint(e, covers.length)
-    for (const c of covers) {
-      encoding.writeUint8Array(e, c.deviceId)
-      encoding.writeVarUint(e, c.seq)
-      encoding.writeUint8Array(e, c.hash)
-    }
-  }
-  return e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
+  })
 }
 
 /** Reused by encodeHeader, which is synchronous and calls no other encoder. */
@@ -124,7 +121,6 @@ const headerEncoder = encoding.createEncoder()
 /** A header's size without covers (ids of 16 bytes; lib0 grows past it for longer ones), and per cover. */
 const HEADER_HINT = 2 + 16 + 16 + 9 + 16 + 9 + 32 + 9
 const COVER_HINT = 16 + 9 + 32
-
 
 function readCovers(r: Reader): CoveredHead[] {
   const n = r.varUint('covers count', MAX_COVERED_HEADS)

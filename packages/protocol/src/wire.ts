@@ -3,7 +3,7 @@ import { MindsyncError } from './errors.js'
 import { DEVICE_ID_BYTES, DOC_ID_BYTES, RELAY_ID_BYTES, VAULT_ID_BYTES } from './ids.js'
 import { MAX_BODY_BYTES } from './envelope.js'
 import { Reader } from './reader.js'
-import { allocScratch } from './scratch.js'
+import { allocScratch, encodeOnto } from './scratch.js'
 
 /** Message type numbers; the grammar is in PROTOCOL.md. */
 export const MessageType = {
@@ -169,18 +169,12 @@ const frameEncoder = encoding.createEncoder()
 
 /** Encodes messages into one frame. */
 export function encodeFrame(messages: readonly Message[]): Uint8Array {
-  const e = frameEncoder
-  // One buffer big enough for the whole frame: lib0 otherwise starts at 100
-  // bytes (outside V8's heap, so dear to allocate), grows by new chunks and
-  // copies them all into a final array, and the relay encodes a frame per
-  // subscriber for every envelope it fans out. Unzeroed is fine: the frame
+  // One buffer big enough for the whole frame (the relay encodes a frame per
+  // subscriber for every envelope it fans out). Unzeroed is fine: the frame
   // is cut to what was encoded.
-  e.cbuf = allocScratch(frameSizeHint(messages))
-  e.cpos = 0
-  e.bufs = []
-  for (const m of messages) writeMessage(e, m)
-  // A plain Uint8Array view (not a Buffer) of what was written.
-  return e.bufs.length === 0 ? new Uint8Array(e.cbuf.buffer, e.cbuf.byteOffset, e.cpos) : encoding.toUint8Array(e)
+  return encodeOnto(frameEncoder, allocScratch(frameSizeHint(messages)), (e) => {
+    for (const m of messages) writeMessage(e, m)
+  })
 }
 
 /**
