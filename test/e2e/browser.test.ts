@@ -110,6 +110,9 @@ describe.skipIf(!hasChromium)('a device in Chromium (IndexedDB)', () => {
 
   it('[BR3] the relay stores what the browser wrote, and its file holds none of it in plaintext', async () => {
     const browserId = await inPage(() => globalThis.device.id())
+    // The phone can have the browser's last envelope before the relay stored it (early fan-out);
+    // an acknowledged one is stored, so wait for the acks first.
+    await page.waitForFunction(() => globalThis.device.outboxSize() === 0, undefined, { timeout: 10_000 })
     const fromBrowser = relayRows(join(tmp.dir, 'relay.db')).filter((r) => r.deviceId === browserId)
     expect(fromBrowser.length).toBeGreaterThanOrEqual(2)
     const file = readFileSync(join(tmp.dir, 'relay.db'))
