@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll } from 'vitest'
 import { Membership, createSyncClient, createWebSocketTransport } from '@mindsync/client'
 import type { DeviceIdentity, SyncClient } from '@mindsync/client'
 import { decodeEnvelope, decodeOp, deriveKey, openEnvelope } from '@mindsync/protocol'
@@ -73,6 +74,24 @@ export async function startRelay(db: string, port = 0, extra: string[] = []): Pr
       await exited
     },
   }
+}
+
+/**
+ * For a describe block: a temporary folder and a relay daemon on loopback for all its tests,
+ * started before the first and stopped (and the folder removed) after the last. `relay` is
+ * filled in by then; `home(name)` is a device home inside the folder.
+ */
+export function useRelay(): { dir: string; home(name: string): string; relay: RelayProcess } {
+  const tmp = tempDir()
+  const relay = {} as RelayProcess
+  beforeAll(async () => {
+    Object.assign(relay, await startRelay(join(tmp.dir, 'relay', 'relay.db')))
+  })
+  afterAll(async () => {
+    await relay.stop?.()
+    tmp.cleanup()
+  })
+  return { dir: tmp.dir, home: (name) => join(tmp.dir, name), relay }
 }
 
 export interface CliResult {

@@ -1,24 +1,13 @@
-import { join } from 'node:path'
 import type { Status } from '@mindsync/client'
 import { EnvelopeKind, decodeEnvelope } from '@mindsync/protocol'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, everyKeyOf, ok, openDevice, openEach, pairHomes, relayOps, relayRows, startRelay, tempDir, waitUntil } from '../helpers.js'
-import type { RelayProcess, RelayRow } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
+import { cli, everyKeyOf, ok, openDevice, openEach, pairHomes, relayOps, relayRows, useRelay, waitUntil } from '../helpers.js'
+import type { RelayRow } from '../helpers.js'
 
 const rowKey = (r: RelayRow): string => `${r.doc}:${r.serverSeq}`
 
 describe('removing a device', () => {
-  const tmp = tempDir()
-  let relay: RelayProcess
-  const home = (name: string): string => join(tmp.dir, name)
-
-  beforeAll(async () => {
-    relay = await startRelay(join(tmp.dir, 'relay', 'relay.db'))
-  })
-  afterAll(async () => {
-    await relay?.stop()
-    tmp.cleanup()
-  })
+  const { relay, home } = useRelay()
 
   it('[D1] a removed device is refused at once and can open nothing written after its removal, with every key it ever held', async () => {
     const h = (n: string): string => home(`d1-${n}`)

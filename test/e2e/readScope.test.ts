@@ -1,13 +1,11 @@
-import { join } from 'node:path'
 import { createJournal } from '@mindsync/practice'
 import { EnvelopeKind, ZERO_HASH, decodeEnvelope, docIdOf, envelopeHash, sealEnvelope } from '@mindsync/protocol'
 import type { Envelope } from '@mindsync/protocol'
 import { mustConnect } from '@mindsync/relay/testing'
 import type { TestDevice } from '@mindsync/relay/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { cli, httpUrlOf, notesOf, ok, openDevice, pairHomes, relayRows, showJson, startRelay, tempDir, testDeviceOf, withRelayDb } from '../helpers.js'
-import type { RelayProcess } from '../helpers.js'
+import { cli, httpUrlOf, notesOf, ok, openDevice, pairHomes, relayRows, showJson, useRelay, testDeviceOf, withRelayDb } from '../helpers.js'
 
 /**
  * A journal envelope that the device of `home` seals and signs with its own
@@ -63,17 +61,7 @@ function plantEnvelope(dbPath: string, vaultId: Uint8Array, docId: Uint8Array, e
 }
 
 describe('a read-scoped device', () => {
-  const tmp = tempDir()
-  let relay: RelayProcess
-  const h = (name: string): string => join(tmp.dir, name)
-
-  beforeAll(async () => {
-    relay = await startRelay(join(tmp.dir, 'relay', 'relay.db'))
-  })
-  afterAll(async () => {
-    await relay?.stop()
-    tmp.cleanup()
-  })
+  const { relay, home: h } = useRelay()
 
   it('[D2] cannot write: the CLI refuses, the relay refuses its envelope, the other devices ignore it when a relay plants it', async () => {
     await ok(h('phone'), ['init', '--relay', relay.url, '--name', 'phone'])

@@ -1,23 +1,11 @@
-import { join } from 'node:path'
 import { Scope, newRecoveryCode } from '@mindsync/client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, deviceIdIn, notesOf, ok, openDevice, pairHomes, showJson, startRelay, tempDir } from '../helpers.js'
-import type { RelayProcess } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
+import { cli, deviceIdIn, notesOf, ok, openDevice, pairHomes, showJson, useRelay } from '../helpers.js'
 
 const CODE = /^[0-9A-Z]{4}(-[0-9A-Z]{1,4})+$/
 
 describe('recovery codes', () => {
-  const tmp = tempDir()
-  let relay: RelayProcess
-  const h = (name: string): string => join(tmp.dir, name)
-
-  beforeAll(async () => {
-    relay = await startRelay(join(tmp.dir, 'relay', 'relay.db'))
-  })
-  afterAll(async () => {
-    await relay?.stop()
-    tmp.cleanup()
-  })
+  const { relay, home: h } = useRelay()
 
   it('[D3] a fresh home gets the whole journal back and can add devices; a replaced or wrong code is refused', async () => {
     await ok(h('phone'), ['init', '--relay', relay.url, '--name', 'phone'])

@@ -1,21 +1,9 @@
-import { join } from 'node:path'
 import { decodeEnvelope } from '@mindsync/protocol'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { everyKeyOf, ok, openEach, pairHomes, relayRows, startRelay, tempDir } from '../helpers.js'
-import type { RelayProcess } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
+import { everyKeyOf, ok, openEach, pairHomes, relayRows, useRelay } from '../helpers.js'
 
 describe('removing a device while another has not synced yet', () => {
-  const tmp = tempDir()
-  let relay: RelayProcess
-  const home = (name: string): string => join(tmp.dir, name)
-
-  beforeAll(async () => {
-    relay = await startRelay(join(tmp.dir, 'relay', 'relay.db'))
-  })
-  afterAll(async () => {
-    await relay?.stop()
-    tmp.cleanup()
-  })
+  const { relay, home } = useRelay()
 
   // A device that logs before it has synced a removal seals under the epoch it
   // knows; once it learns of the removal it seals those outbox entries again

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, ok, startRelay, tempDir } from '../helpers.js'
-import type { RelayProcess } from '../helpers.js'
+import { describe, expect, it } from 'vitest'
+import { cli, ok, useRelay } from '../helpers.js'
 import { encodings, findPlaintext } from '../plaintext.js'
 
 const NOTES = {
@@ -12,17 +11,7 @@ const NOTES = {
 }
 
 describe('three devices, one vault, a real relay on loopback', () => {
-  const tmp = tempDir()
-  let relay: RelayProcess
-  const home = (name: string): string => join(tmp.dir, name)
-
-  beforeAll(async () => {
-    relay = await startRelay(join(tmp.dir, 'relay', 'relay.db'))
-  })
-  afterAll(async () => {
-    await relay?.stop()
-    tmp.cleanup()
-  })
+  const { relay, home, dir } = useRelay()
 
   it('[E2] devices paired into one vault log offline, sync in any order, and print identical show --json', async () => {
     const init = await ok(home('phone'), ['init', '--relay', relay.url, '--name', 'phone'])
@@ -58,7 +47,7 @@ describe('three devices, one vault, a real relay on loopback', () => {
     const secrets = Object.values(NOTES)
     expect(findPlaintext(files, secrets)).toEqual([])
     // The scan itself must be able to fail: it finds the notes in a file that holds them.
-    const probe = join(tmp.dir, 'probe.bin')
+    const probe = join(dir, 'probe.bin')
     const { writeFileSync } = await import('node:fs')
     writeFileSync(probe, `xx${encodings(NOTES.phone)[1]}yy${Buffer.from(`a${NOTES.laptop}`).toString('base64')}`)
     expect([...new Set(findPlaintext([probe], secrets).map((h) => h.secret))].sort()).toEqual([NOTES.laptop, NOTES.phone].sort())
