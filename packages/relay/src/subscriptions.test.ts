@@ -107,6 +107,33 @@ describe('subscriptions', () => {
     expect(seqsOf(reader, doc)).toEqual([0])
   })
 
+  it('[marker] each stored head gets its marker once, whether it left with the next envelope or on the timer, round after round', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage() })
+    const { vault, owner, conn } = await registerVault(core)
+    const doc = testDocId()
+    const reader = await connectToCore(core, owner, vault.vaultId)
+    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+    await reader.waitFor('caughtUp')
+    const markers = (): number[] => reader.received.flatMap((m) => (m.type === 'stored' ? [m.head] : []))
+    const push = async (text: string): Promise<void> => {
+      const env = vault.envelope(owner, doc, text)
+      conn.send({ type: 'push', envelope: env.bytes })
+      await conn.waitFor('ack', (m) => m.seq === env.header.seq)
+    }
+    // Alone, a marker waits for the timer; three rounds, each after the last marker went out.
+    for (const head of [1, 2, 3]) {
+      await push(`alone ${head}`)
+      await reader.waitFor('stored', (m) => m.head === head)
+    }
+    // Two stores within one timer period: the first marker leaves with the next envelope, the second on the timer.
+    await sleep(60)
+    await push('four')
+    await push('five')
+    await reader.waitFor('stored', (m) => m.head === 5)
+    await sleep(120)
+    expect(markers()).toEqual([1, 2, 3, 4, 5])
+  })
+
   it('[early] an envelope whose commit fails was sent early but is never marked stored; its author must push again', async () => {
     const inner = createMemoryRelayStorage()
     let fail = false
