@@ -46,6 +46,16 @@ async function pushAll(conn: CoreConnection, vault: TestVault, device: TestDevic
   await conn.waitFor('ack', (m) => m.seq === last)
 }
 
+/** A vault with its owner connected as `conn`, and a second connection of the owner subscribed live to a new doc. */
+async function withLiveReader(core: ReturnType<typeof createRelayCore>) {
+  const { vault, owner, conn } = await registerVault(core)
+  const doc = testDocId()
+  const reader = await connectToCore(core, owner, vault.vaultId)
+  reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
+  await reader.waitFor('caughtUp')
+  return { vault, owner, conn, doc, reader }
+}
+
 describe('subscriptions', () => {
   it('catch-up pages from the cursor, then caughtUp, then live envelopes from others only', async () => {
     const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { pageItems: 4 } })
@@ -84,11 +94,7 @@ describe('subscriptions', () => {
       },
     }
     const core = createRelayCore({ storage })
-    const { vault, owner, conn } = await registerVault(core)
-    const doc = testDocId()
-    const reader = await connectToCore(core, owner, vault.vaultId)
-    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
-    await reader.waitFor('caughtUp')
+    const { vault, owner, conn, doc, reader } = await withLiveReader(core)
     hold = new Promise((r) => {
       release = r
     })
@@ -109,11 +115,7 @@ describe('subscriptions', () => {
 
   it('[marker] each stored head gets its marker once, whether it left with the next envelope or on the timer, round after round', async () => {
     const core = createRelayCore({ storage: createMemoryRelayStorage() })
-    const { vault, owner, conn } = await registerVault(core)
-    const doc = testDocId()
-    const reader = await connectToCore(core, owner, vault.vaultId)
-    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
-    await reader.waitFor('caughtUp')
+    const { vault, owner, conn, doc, reader } = await withLiveReader(core)
     const markers = (): number[] => reader.received.flatMap((m) => (m.type === 'stored' ? [m.head] : []))
     const push = async (text: string): Promise<void> => {
       const env = vault.envelope(owner, doc, text)
@@ -313,11 +315,7 @@ describe('subscriptions', () => {
 
   it('closes a live subscriber that cannot keep up (slow consumer)', async () => {
     const core = createRelayCore({ storage: createMemoryRelayStorage(), limits: { maxBufferedBytes: 10_000 } })
-    const { vault, owner, conn } = await registerVault(core)
-    const doc = testDocId()
-    const reader = await connectToCore(core, owner, vault.vaultId)
-    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
-    await reader.waitFor('caughtUp')
+    const { vault, owner, conn, doc, reader } = await withLiveReader(core)
     reader.setBuffered(20_000)
     conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'x').bytes })
     expect(await reader.waitClosed()).toMatchObject({ code: CloseCode.rateLimited })
@@ -345,11 +343,7 @@ describe('subscriptions', () => {
 
   it('coalesces what one turn produces into one frame per connection', async () => {
     const core = createRelayCore({ storage: createMemoryRelayStorage() })
-    const { vault, owner, conn } = await registerVault(core)
-    const doc = testDocId()
-    const reader = await connectToCore(core, owner, vault.vaultId)
-    reader.send({ type: 'subscribe', docId: doc, cursor: 0 })
-    await reader.waitFor('caughtUp')
+    const { vault, owner, conn, doc, reader } = await withLiveReader(core)
     await sleep(5)
     const before = reader.frames()
     for (let i = 0; i < 30; i++) conn.send({ type: 'push', envelope: vault.envelope(owner, doc, `e${i}`).bytes })
