@@ -8,9 +8,9 @@ const sizeOf = (data) => {
   return data.byteLength ?? data.length ?? 0
 }
 
-/** A traffic counter and a WebSocket class that adds to it. */
+/** A traffic counter and a WebSocket class that adds to it; `traffic.onSend`, when set, is called before each send. */
 export function countingWebSocket() {
-  const traffic = { in: 0, out: 0, messagesIn: 0, messagesOut: 0 }
+  const traffic = { in: 0, out: 0, messagesIn: 0, messagesOut: 0, onSend: undefined }
   class CountingWebSocket extends WebSocket {
     constructor(...args) {
       super(...args)
@@ -21,6 +21,7 @@ export function countingWebSocket() {
     }
 
     send(data, ...rest) {
+      traffic.onSend?.()
       traffic.out += sizeOf(data)
       traffic.messagesOut++
       return super.send(data, ...rest)

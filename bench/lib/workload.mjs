@@ -35,24 +35,29 @@ export function entryUpdateBytes() {
 
 /**
  * Counts deliveries: device `r` receiving writer `w`'s entry `seq`. An entry is complete when
- * all other `n - 1` devices have it. `latencies` (optional, `{ from, list }`) records now - t for
- * every delivery of an entry written at or after `from`.
+ * all other `n - 1` devices have it. `latencies` (optional, `{ from, list, author? }`) records
+ * now - t for every delivery of an entry written at or after `from`, and in `author` the part
+ * of it before the writer's device sent anything (`sent(w)`), when the writer's sends are reported.
  */
 export function createTracker(n, { onComplete, latencies } = {}) {
   const written = new Int32Array(n)
   const completed = new Int32Array(n)
   const counts = Array.from({ length: n }, () => new Uint8Array(1 << 16))
+  // When each writer's device first sent something after each entry: the entry left with it, or was
+  // still waiting to be sealed (a later send then marks it; an entry's wait is at most understated).
+  const sentAt = Array.from({ length: n }, () => new Float64Array(1 << 16))
+  const sentUpTo = new Int32Array(n)
   let deliveries = 0
   let duplicates = 0
   let lastDeliveryAt = 0
-  const grow = (w, seq) => {
-    let a = counts[w]
+  const grow = (arrays, w, seq) => {
+    const a = arrays[w]
     if (seq < a.length) return a
     let size = a.length
     while (size <= seq) size *= 2
-    const b = new Uint8Array(size)
+    const b = new a.constructor(size)
     b.set(a)
-    counts[w] = b
+    arrays[w] = b
     return b
   }
   return {
@@ -70,6 +75,13 @@ export function createTracker(n, { onComplete, latencies } = {}) {
     wrote(w) {
       written[w]++
     },
+    /** Writer `w`'s device sent a frame: every entry it wrote before now has left or waits for a later one. */
+    sent(w) {
+      const now = performance.now()
+      const a = grow(sentAt, w, written[w])
+      for (let seq = sentUpTo[w]; seq < written[w]; seq++) a[seq] = now
+      sentUpTo[w] = written[w]
+    },
     /** Attaches the counting observer to device `r`'s doc. */
     observe(r, doc) {
       const map = doc.getMap(MAP)
@@ -79,7 +91,7 @@ export function createTracker(n, { onComplete, latencies } = {}) {
           const w = keyWriter(key)
           if (w === r) continue
           const seq = keySeq(key)
-          const a = grow(w, seq)
+          const a = grow(counts, w, seq)
           if (a[seq] >= n - 1) {
             duplicates++
             continue
@@ -90,6 +102,8 @@ export function createTracker(n, { onComplete, latencies } = {}) {
             const t = map.get(key).t
             if (t >= latencies.from) {
               latencies.list.push(now - t)
+              if (latencies.author && seq < sentUpTo[w]) latencies.author.push(sentAt[w][seq] - t)
+              else latencies.author?.push(NaN)
               latencies.at?.push(t)
             }
           }

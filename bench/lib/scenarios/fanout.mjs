@@ -17,7 +17,7 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
   let scheduled = false
   // BENCH_LATENCY_DUMP=FILE keeps each delivery's write time too and writes [wall-clock write ms, latency ms] pairs (bench/stalls.mjs reads them).
   const dump = process.env.BENCH_LATENCY_DUMP
-  const latencies = mode === 'fixed' ? { from: Infinity, list: [], at: dump ? [] : undefined } : undefined
+  const latencies = mode === 'fixed' ? { from: Infinity, list: [], author: [], at: dump ? [] : undefined } : undefined
   const tracker = createTracker(n, {
     latencies,
     onComplete() {
@@ -31,11 +31,14 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     },
   })
   devices.forEach((d, r) => tracker.observe(r, d.ydoc))
+  if (latencies) devices.forEach((d, w) => (d.traffic.onSend = () => tracker.sent(w)))
   await sleep(200)
 
   const write = (w, now) => {
-    writeEntry(devices[w].ydoc, w, tracker.written[w], now)
+    const seq = tracker.written[w]
+    // Counted first: a device that sends the entry while it is being written (y-websocket) has sent it.
     tracker.wrote(w)
+    writeEntry(devices[w].ydoc, w, seq, now)
   }
   const start = performance.now()
   const warmAt = start + warmupMs
@@ -149,9 +152,28 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     figures.p90Ms = round(quantile(sorted, 0.9), 2)
     figures.p99Ms = round(quantile(sorted, 0.99), 2)
     figures.maxMs = round(sorted[sorted.length - 1], 2)
+    Object.assign(figures, slowest(latencies, figures.p99Ms))
     figures.deliveredPerSec = Math.round((b.deliveries - a.deliveries) / seconds)
   }
   return figures
+}
+
+/**
+ * The deliveries at or over p99: their mean latency, and how much of it passed before the
+ * author's device sent the entry (batching, sealing, a busy event loop on the writing side); the
+ * rest is the relay and the receiving side.
+ */
+function slowest({ list, author }, p99) {
+  let count = 0
+  let total = 0
+  let waited = 0
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] < p99 || Number.isNaN(author[i])) continue
+    count++
+    total += list[i]
+    waited += author[i]
+  }
+  return count === 0 ? {} : { slowMeanMs: round(total / count, 2), slowAuthorMs: round(waited / count, 2) }
 }
 
 const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits

@@ -26,9 +26,10 @@ export interface SyncClientOptions {
   /** This device's name, used when its keys are first created. */
   name?: string
   /**
-   * Local changes are sealed right after the turn that made them while no
-   * push awaits an answer; otherwise they are collected until the answers
-   * are in, for at most this long (default 10 ms).
+   * Local changes are sealed at the end of the task that made them. While
+   * a push awaits the relay's answer, changes made less than this long after
+   * it are collected until the answers are in, at most until this long
+   * after the push (default 2 ms).
    */
   batchMs?: number
   /**

@@ -17,13 +17,27 @@ import * as Y from 'yjs'
 import type { ChainTracker } from './chain.js'
 import type { DocContext } from './docContext.js'
 import type { LocalEnvelope, OutboxEntry } from './localStore.js'
-import { nextTurn } from './nextTurn.js'
 import { SerialQueue } from './serialQueue.js'
 
 /** Own envelopes awaiting the relay's answer at most; the rest wait their turn. */
 const PUSH_WINDOW = 512
 /** A push of fewer envelopes reports no progress. */
 const PROGRESS_FROM = 200
+
+/**
+ * Runs `fn` in a microtask: once the code that made this task's changes is
+ * done, before the event loop reads any socket or runs any timer. Returns a
+ * function that cancels the call.
+ */
+function atEndOfTask(fn: () => void): () => void {
+  let live = true
+  queueMicrotask(() => {
+    if (live) fn()
+  })
+  return () => {
+    live = false
+  }
+}
 
 /** The doc whose own changes an Outgoing carries. */
 export interface OutgoingDoc {
@@ -51,8 +65,8 @@ export interface OutgoingHooks {
 export class Outgoing {
   private pending: Uint8Array[] = []
   private timer: ReturnType<typeof setTimeout> | undefined
-  /** Cancels the flush scheduled for the next turn, when there is one. */
-  private cancelTurn: (() => void) | undefined
+  /** Cancels the flush queued for the end of this task, when there is one. */
+  private cancelQueued: (() => void) | undefined
   /** Every store write of own envelopes, in order; the doc queues its snapshots and checkpoints here too (enqueue). */
   private readonly writes = new SerialQueue()
   private mySeq = 0
@@ -62,6 +76,8 @@ export class Outgoing {
   /** Own envelopes still to push on this connection, in seq order, and how many await an answer. */
   private unsent: OutboxEntry[] = []
   private inFlight = 0
+  /** When the last push went (performance.now()): changes are held for an answer at most batchMs after it. */
+  private lastPushAt = -Infinity
   private online = false
   private pushed = 0
   private pushTotal = 0
@@ -94,13 +110,21 @@ export class Outgoing {
   ) {}
 
   /**
-   * When to seal local changes: right after the event-loop turn that made
-   * them while no push of this doc awaits an answer, otherwise once the
-   * answers are in (or after batchMs at the latest) — the way TCP's Nagle
-   * algorithm holds small segments while one is unacknowledged. An idle
-   * device sends a change at once; a busy one merges what accumulates while
-   * the relay works, so one signature and one envelope cover many changes
-   * exactly when the devices have the least time for each.
+   * When to seal local changes: at the end of the task that made them,
+   * unless a push of this doc went less than batchMs ago and awaits its
+   * answer; those are held until the answers are in, or until batchMs after
+   * that push — the way TCP's Nagle algorithm holds small segments while
+   * one is unacknowledged. A device writing now and then sends each change
+   * at once; one writing in a burst merges what accumulates while the relay
+   * works, so one signature and one envelope cover many changes exactly
+   * when the devices have the least time for each. The deadline counts from
+   * the push, not from the change: the relay answers a push only after its
+   * group commit, so a change made 10 ms after the last one would otherwise
+   * often wait out the whole batchMs, on a timer a busy loop fires late.
+   * "At once" is a microtask, not the next turn: on a busy device the next
+   * turn comes only after the loop has read and handled every socket that
+   * has data, several milliseconds under load, and the change waited for
+   * all of it (bench README, item 16).
    */
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this.d) return
@@ -108,16 +132,17 @@ export class Outgoing {
     this.scheduleFlush()
   }
   private scheduleFlush(): void {
-    if (this.pending.length === 0 || this.cancelTurn !== undefined) return
-    if (this.inFlight === 0 || !this.online) {
+    if (this.pending.length === 0 || this.cancelQueued !== undefined) return
+    const holdMs = this.inFlight === 0 || !this.online ? 0 : this.lastPushAt + this.ctx.batchMs - performance.now()
+    if (holdMs <= 0) {
       if (this.timer !== undefined) clearTimeout(this.timer)
       this.timer = undefined
-      this.cancelTurn = nextTurn(() => {
-        this.cancelTurn = undefined
+      this.cancelQueued = atEndOfTask(() => {
+        this.cancelQueued = undefined
         this.flushOrReport()
       })
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flushOrReport(), this.ctx.batchMs)
+      this.timer = setTimeout(() => this.flushOrReport(), holdMs)
     }
   }
   /**
@@ -167,9 +192,9 @@ export class Outgoing {
   /** Seals every local update made so far into one envelope and stores it in the outbox. */
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer)
-    this.cancelTurn?.()
+    this.cancelQueued?.()
     this.timer = undefined
-    this.cancelTurn = undefined
+    this.cancelQueued = undefined
     if (this.pending.length === 0) return this.writes.idle()
     const updates = this.pending
     this.pending = []
@@ -291,6 +316,7 @@ export class Outgoing {
       if (!this.ctx.send({ type: 'push', envelope: next.envelope })) return
       this.unsent.shift()
       this.inFlight++
+      this.lastPushAt = performance.now()
     }
   }
 
@@ -426,6 +452,6 @@ export class Outgoing {
     this.d.doc.off('afterAllTransactions', this.onAfterAllTransactions)
     this.d.doc.off('update', this.onUpdate)
     if (this.timer !== undefined) clearTimeout(this.timer)
-    this.cancelTurn?.()
+    this.cancelQueued?.()
   }
 }
