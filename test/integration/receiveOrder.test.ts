@@ -66,12 +66,15 @@ function slowStore(): { store: LocalStore; hold(): void; release(): void; failNe
   }
 }
 
-/** A phone and a laptop on the slow store, online, after the laptop received and stored one entry. */
-async function pair() {
-  const transport = createCoreTransport(createRelayCore({ storage: createMemoryRelayStorage(), log: silentLog }))
+/**
+ * A phone and a laptop on the slow store, online, after the laptop received and stored one entry;
+ * `commitDelayMs` is the relay's group-commit window, `reconnect` the laptop's backoff.
+ */
+async function pair(options: { commitDelayMs?: number; reconnect?: { minMs: number; maxMs: number } } = {}) {
+  const transport = createCoreTransport(createRelayCore({ storage: createMemoryRelayStorage(), log: silentLog, commitDelayMs: options.commitDelayMs }))
   const disk = slowStore()
   const phone = await founder('phone', transport)
-  const laptop = await admit(phone, 'laptop', transport, undefined, { store: disk.store })
+  const laptop = await admit(phone, 'laptop', transport, undefined, { store: disk.store, reconnect: options.reconnect })
   await online(phone)
   await online(laptop)
   await write(phone, 'first')
@@ -167,6 +170,20 @@ describe('received envelopes are shown before they are stored', () => {
     })
     expect(laptop.client.alerts()).toEqual([])
     await phone.client.close()
+    await laptop.client.close()
+  })
+
+  it("[RO8] 'synced' comes once a failed write is stored, also when the relay stores the entry only after the device is back and caught up", async () => {
+    // The relay stores a push 500 ms after it fans it out; the laptop is back well before.
+    const devices = await pair({ commitDelayMs: 500, reconnect: { minMs: 10, maxMs: 20 } })
+    const { laptop } = devices
+    const { fromPhone, held } = await failedReceive(devices, 'second')
+    let synced = 0
+    laptop.client.on('synced', () => synced++)
+    await until('the entry is stored', async () => (await fromPhone()).length === held.length + 1)
+    await until("'synced' once it is stored", () => synced > 0)
+    expect(laptop.doc!.unsettled()).toBe('')
+    await devices.phone.client.close()
     await laptop.client.close()
   })
 

@@ -234,8 +234,9 @@ export class DocSync {
       // A hole asked for while the relay was still storing what names it is asked for again now.
       if (this.caughtUp && heads.length > 0) this.repair()
       if (head <= this.cursor) return
-      await this.storeReceived([], head)
+      const repaired = await this.storeReceived([], head)
       this.advanceCursor(head)
+      if (repaired) this.ctx.changed()
       await this.compactReceived()
     })
   }
@@ -344,16 +345,21 @@ export class DocSync {
     // IndexedDB commit), and the cursor moves only once it is done, so an app that stops
     // in between fetches these again. 'synced' waits for the write.
     this.applyUpdates(updates)
-    await this.storeReceived(accepted, cursor)
+    const repaired = await this.storeReceived(accepted, cursor)
     this.advanceCursor(cursor)
-    if (updates.length > 0) this.ctx.changed()
+    if (updates.length > 0 || repaired) this.ctx.changed()
     await this.compactReceived()
     if (this.caughtUp) this.repair()
   }
 
-  /** Stores received envelopes with the new cursor in one write, after any an earlier write failed to store. */
-  private async storeReceived(accepted: LocalEnvelope[], cursor: number): Promise<void> {
-    const items = this.unstored.length > 0 ? [...this.unstored, ...accepted] : accepted
+  /**
+   * Stores received envelopes with the new cursor in one write, after any an
+   * earlier write failed to store. True when it stored such: the doc may be
+   * settled now, though this write brought nothing new to show.
+   */
+  private async storeReceived(accepted: LocalEnvelope[], cursor: number): Promise<boolean> {
+    const repaired = this.unstored.length > 0
+    const items = repaired ? [...this.unstored, ...accepted] : accepted
     try {
       await this.ctx.store.addReceived(this.key, items, cursor)
     } catch (e) {
@@ -361,6 +367,7 @@ export class DocSync {
       throw e
     }
     this.unstored = []
+    return repaired
   }
 
   /** Drops from the store what received snapshots cover, once they are stored themselves. */
