@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fromBase64Url, fromHex, toBase64Url, toHex, utf8, varUintLength, writeVarUint } from './encoding.js'
+import { fromBase64Url, fromHex, toBase64Url, toHex, toHexPortable, utf8, varUintLength, writeVarUint } from './encoding.js'
 import { expectCryptoError } from './test-helpers/vectors.js'
 
 describe('hex', () => {
@@ -9,6 +9,15 @@ describe('hex', () => {
     expect(fromHex(toHex(b))).toEqual(b)
     expect(fromHex('ABcd')).toEqual(new Uint8Array([0xab, 0xcd]))
     expect(fromHex('')).toEqual(new Uint8Array(0))
+  })
+
+  it('encodes only the bytes of a view, on Node and without Buffer alike', () => {
+    const whole = Uint8Array.from({ length: 64 }, (_, i) => 255 - i)
+    for (const b of [whole, whole.subarray(5, 37), whole.subarray(63), whole.subarray(10, 10)]) {
+      const expected = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
+      expect(toHex(b)).toBe(expected)
+      expect(toHexPortable(b)).toBe(expected)
+    }
   })
 
   it('is strict', () => {

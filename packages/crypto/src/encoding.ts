@@ -4,9 +4,21 @@ import { assertBytes, assertString } from './validate.js'
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 const HEX_RE = /^[0-9a-fA-F]*$/
 
-/** Lowercase hexadecimal encoding. */
+type HexBuffer = { from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'hex'): string } }
+const NodeBuffer = (globalThis as { Buffer?: HexBuffer }).Buffer
+
+/**
+ * Lowercase hexadecimal encoding. On Node, Buffer encodes in native code: a
+ * 32-byte ID in about a third of the time the loop takes, and a device turns
+ * a few IDs into Map keys for every envelope it receives.
+ */
 export function toHex(b: Uint8Array): string {
   assertBytes('b', b)
+  return NodeBuffer === undefined ? toHexPortable(b) : NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+/** toHex without Node's Buffer, as in a browser (exported for its test). */
+export function toHexPortable(b: Uint8Array): string {
   let s = ''
   for (const byte of b) s += HEX[byte]
   return s
