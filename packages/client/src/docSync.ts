@@ -348,7 +348,8 @@ export class DocSync {
     const repaired = await this.storeReceived(accepted, cursor)
     this.advanceCursor(cursor)
     if (updates.length > 0 || repaired) this.ctx.changed()
-    await this.compactReceived()
+    // Most batches bring no snapshot: no await (a microtask per batch) for nothing to compact.
+    if (this.uncompacted.length > 0) await this.compactReceived()
     if (this.caughtUp) this.repair()
   }
 
