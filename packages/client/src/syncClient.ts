@@ -1,5 +1,5 @@
 import { toHex } from '@mindsync/crypto'
-import { MindsyncError, Scope, decodeEnvelope, decodeFrame, decodeOp, docIdOf } from '@mindsync/protocol'
+import { MindsyncError, Scope, decodeEnvelope, decodeFrame, decodeOp, docIdOf, sameBytes } from '@mindsync/protocol'
 import type { ClientMessage, RelayMessage, StoredEnvelope } from '@mindsync/protocol'
 import type { Awareness } from 'y-protocols/awareness'
 import type * as Y from 'yjs'
@@ -390,6 +390,13 @@ export class SyncClient {
     for (const m of messages) this.dispatch(m)
   }
 
+  /** The key of the doc a message names; the last one is remembered, as a relay sends one doc's envelopes message after message. */
+  private lastDoc: { id: Uint8Array; key: string } | undefined
+  private docKey(docId: Uint8Array): string {
+    if (this.lastDoc === undefined || !sameBytes(this.lastDoc.id, docId)) this.lastDoc = { id: docId.slice(), key: toHex(docId) }
+    return this.lastDoc.key
+  }
+
   private dispatch(m: RelayMessage): void {
     switch (m.type) {
       case 'welcome':
@@ -406,7 +413,7 @@ export class SyncClient {
       case 'envelopes': {
         // Envelopes for one doc that arrive while earlier work runs join one batch: one store
         // write, one Yjs transaction, and one signature per run of an author's envelopes (vouch.ts).
-        const doc = toHex(m.docId)
+        const doc = this.docKey(m.docId)
         const open = this.openBatch
         if (open && open.doc === doc) {
           open.items.push(...m.items)
@@ -422,21 +429,21 @@ export class SyncClient {
         break
       }
       case 'caughtUp':
-        this.inOrder(() => this.docs.get(toHex(m.docId))?.caughtUpTo(m.head))
+        this.inOrder(() => this.docs.get(this.docKey(m.docId))?.caughtUpTo(m.head))
         break
       case 'stored':
-        this.inOrder(() => this.docs.get(toHex(m.docId))?.storedUpTo(m.head, m.heads))
+        this.inOrder(() => this.docs.get(this.docKey(m.docId))?.storedUpTo(m.head, m.heads))
         break
       case 'fetched':
-        this.inOrder(() => this.docs.get(toHex(m.docId))?.fetched(toHex(m.deviceId), m.from, m.to, m.count))
+        this.inOrder(() => this.docs.get(this.docKey(m.docId))?.fetched(toHex(m.deviceId), m.from, m.to, m.count))
         break
       case 'ack':
         // In order with envelopes and caughtUp: a rollback check compares heads with acknowledged serverSeqs.
-        this.inOrder(() => this.docs.get(toHex(m.docId))?.acknowledged(m.seq, m.serverSeq))
+        this.inOrder(() => this.docs.get(this.docKey(m.docId))?.acknowledged(m.seq, m.serverSeq))
         break
       case 'reject':
         // In order too: a stale-epoch refusal is answered by sealing again under the epoch the ops before it opened.
-        this.inOrder(async () => this.docs.get(toHex(m.docId))?.refused(m.code, m.message, m.seq))
+        this.inOrder(async () => this.docs.get(this.docKey(m.docId))?.refused(m.code, m.message, m.seq))
         break
       case 'seen':
         this.seenAnswers.resolveAll(m)

@@ -136,6 +136,21 @@ describe('subscriptions', () => {
     expect(markers()).toEqual([1, 2, 3, 4, 5])
   })
 
+  it('[marker-heads] pushes of two authors stored together: the stored markers name each author at its seq', async () => {
+    const core = createRelayCore({ storage: createMemoryRelayStorage() })
+    const { vault, owner, conn, doc, reader } = await withLiveReader(core)
+    const phone = createTestDevice()
+    await appendOps(conn, vault.addDevice(owner, phone))
+    const phoneConn = await connectToCore(core, phone, vault.vaultId)
+    // Sent in the same turn: both land in one group commit.
+    conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'from the owner').bytes })
+    phoneConn.send({ type: 'push', envelope: vault.envelope(phone, doc, 'from the phone').bytes })
+    await reader.waitFor('stored', (m) => m.head === 2)
+    const named = reader.received.flatMap((m) => (m.type === 'stored' ? m.heads.map((h) => `${Buffer.from(h.deviceId).toString('hex')}:${h.seq}`) : []))
+    const hex = (d: { deviceId: Uint8Array }) => Buffer.from(d.deviceId).toString('hex')
+    expect(named.sort()).toEqual([`${hex(owner)}:1`, `${hex(phone)}:1`].sort())
+  })
+
   it('[early] an envelope whose commit fails was sent early but is never marked stored; its author must push again', async () => {
     const inner = createMemoryRelayStorage()
     let fail = false

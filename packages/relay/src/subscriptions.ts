@@ -225,13 +225,15 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       }
       for (const item of items) for (const p of item.pushers) if (!targets.has(p)) targets.set(p, undefined)
       const docId = last.record.docId
+      // Each author's key once per item, not once per subscriber given it early.
+      const authorKeys: (string | undefined)[] = []
       for (const [conn, sub] of targets) {
         if (!conn.isOpen()) continue
         // Walk the batch in serverSeq order so acks and envelopes stay in order for this connection.
         let run: StoredEnvelope[] = []
         let early = false
         let sent = false
-        for (const item of items) {
+        for (const [i, item] of items.entries()) {
           const fresh = sub !== undefined && item.serverSeq > sub.delivered
           if (item.pushers.includes(conn)) {
             send(conn, docId, run)
@@ -242,7 +244,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
             // Sent before it was stored: only the marker is left to send, naming its author's seq.
             early = true
             const r = item.record
-            const key = toHex(r.deviceId)
+            const key = (authorKeys[i] ??= toHex(r.deviceId))
             if ((sub.confirms.get(key)?.seq ?? 0) < r.seq) sub.confirms.set(key, { deviceId: r.deviceId, seq: r.seq })
           } else if (fresh) {
             run.push({ serverSeq: item.serverSeq, envelope: item.record.bytes })
