@@ -72,6 +72,9 @@ export async function online(d: TestDevice): Promise<void> {
   await up
 }
 
+/** Resolves on the next event-loop turn, after the frames a core transport delivers now. */
+export const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+
 /** Polls `done` every 5 ms; fails with `what` after `ms`. */
 export async function until(what: string, done: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms

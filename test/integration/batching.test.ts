@@ -2,7 +2,7 @@ import type { Transport } from '@mindsync/client'
 import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/relay'
 import { describe, expect, it } from 'vitest'
 import { createCoreTransport } from '../harness/coreTransport.js'
-import { admit, founder, notes, online } from '../harness/devices.js'
+import { admit, founder, notes, online, turn } from '../harness/devices.js'
 import type { TestDevice } from '../harness/devices.js'
 
 /** A transport whose device→relay frames can be held (the relay then answers nothing) and let go; `sent` counts the frames the device sent, held or not. */
@@ -35,7 +35,6 @@ function holdable(inner: Transport): { transport: Transport; hold(): void; relea
   }
 }
 
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
 const ownEnvelopes = async (d: TestDevice) => (await d.store.listEnvelopes(d.doc!.key)).filter((e) => e.author === d.client.deviceId && e.seq > 0)
 
 /** A founding phone (with `batchMs` when given) and a laptop it admitted, both online through one holdable transport. */

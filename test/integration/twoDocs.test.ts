@@ -2,10 +2,8 @@ import { createMemoryRelayStorage, createRelayCore, silentLog } from '@mindsync/
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { createCoreTransport } from '../harness/coreTransport.js'
-import { admit, founder, online, until } from '../harness/devices.js'
+import { admit, founder, online, turn, until } from '../harness/devices.js'
 import type { TestDevice } from '../harness/devices.js'
-
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
 
 /** Binds two more docs besides the journal. */
 async function notesAndMoods(d: TestDevice): Promise<{ notes: Y.Map<number>; moods: Y.Map<number> }> {

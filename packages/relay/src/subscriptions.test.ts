@@ -146,8 +146,8 @@ describe('subscriptions', () => {
     conn.send({ type: 'push', envelope: vault.envelope(owner, doc, 'from the owner').bytes })
     phoneConn.send({ type: 'push', envelope: vault.envelope(phone, doc, 'from the phone').bytes })
     await reader.waitFor('stored', (m) => m.head === 2)
-    const named = reader.received.flatMap((m) => (m.type === 'stored' ? m.heads.map((h) => `${Buffer.from(h.deviceId).toString('hex')}:${h.seq}`) : []))
     const hex = (d: { deviceId: Uint8Array }) => Buffer.from(d.deviceId).toString('hex')
+    const named = reader.received.flatMap((m) => (m.type === 'stored' ? m.heads.map((h) => `${hex(h)}:${h.seq}`) : []))
     expect(named.sort()).toEqual([`${hex(owner)}:1`, `${hex(phone)}:1`].sort())
   })
 

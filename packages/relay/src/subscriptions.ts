@@ -18,7 +18,7 @@ interface Subscription {
   /** The last `stored` head sent, and when (performance.now()). */
   marked: number
   markedAt: number
-  /** Per author (hex), the highest seq sent early and stored since the last marker: the marker's `heads`. */
+  /** Per author (by the push's chainKey: one doc, so one key per author), the highest seq sent early and stored since the last marker: the marker's `heads`. */
   confirms: Map<string, { deviceId: Uint8Array; seq: number }>
   /** Its `stored` marker is due (it is in the list the marker timer sends). */
   due: boolean
@@ -225,15 +225,13 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
       }
       for (const item of items) for (const p of item.pushers) if (!targets.has(p)) targets.set(p, undefined)
       const docId = last.record.docId
-      // Each author's key once per item, not once per subscriber given it early.
-      const authorKeys: (string | undefined)[] = []
       for (const [conn, sub] of targets) {
         if (!conn.isOpen()) continue
         // Walk the batch in serverSeq order so acks and envelopes stay in order for this connection.
         let run: StoredEnvelope[] = []
         let early = false
         let sent = false
-        for (const [i, item] of items.entries()) {
+        for (const item of items) {
           const fresh = sub !== undefined && item.serverSeq > sub.delivered
           if (item.pushers.includes(conn)) {
             send(conn, docId, run)
@@ -244,8 +242,7 @@ export function createSubscriptions({ storage, limits, log, markerDelayMs = 50 }
             // Sent before it was stored: only the marker is left to send, naming its author's seq.
             early = true
             const r = item.record
-            const key = (authorKeys[i] ??= toHex(r.deviceId))
-            if ((sub.confirms.get(key)?.seq ?? 0) < r.seq) sub.confirms.set(key, { deviceId: r.deviceId, seq: r.seq })
+            if ((sub.confirms.get(item.chainKey)?.seq ?? 0) < r.seq) sub.confirms.set(item.chainKey, { deviceId: r.deviceId, seq: r.seq })
           } else if (fresh) {
             run.push({ serverSeq: item.serverSeq, envelope: item.record.bytes })
           }
