@@ -5,6 +5,8 @@
 //   node bench/stalls.mjs /tmp/lat.json /tmp/stall [slowMs] [episodes]
 // Prints the latency distribution, the 100 ms stretches with the most deliveries slower than
 // slowMs (default 8) and, for each, the GCs and event-loop gaps of both processes around it.
+// Dumps with a third column (the part before the author's device sent) also get that part:
+// p99 with it taken out, and its mean in each stretch.
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 
@@ -16,7 +18,7 @@ if (!dumpFile || !prefix) {
 const slowMs = Number(slowArg ?? 8)
 const episodes = Number(episodesArg ?? 5)
 
-/** [wall-clock write ms, latency ms] per delivery. */
+/** [wall-clock write ms, latency ms, ms before the author sent (null: not known; absent in older dumps)] per delivery. */
 const deliveries = JSON.parse(readFileSync(dumpFile, 'utf8'))
 // The most recent log of each role (a run with --repeat writes several).
 const logs = new Map()
@@ -38,6 +40,13 @@ for (const b of bounds) {
   console.log(`  ${String(from).padStart(2)}–${b === Infinity ? '…' : b} ms: ${((n / sorted.length) * 100).toFixed(2)}%`)
   from = b
 }
+const authored = deliveries.filter((d) => typeof d[2] === 'number')
+if (authored.length > 0) {
+  const rest = Float64Array.from(authored, (d) => d[1] - d[2]).sort()
+  const part = Float64Array.from(authored, (d) => d[2]).sort()
+  const at = (a, p) => a[Math.min(a.length - 1, Math.ceil(p * a.length) - 1)]
+  console.log(`before the author sent: p50 ${at(part, 0.5).toFixed(2)}  p99 ${at(part, 0.99).toFixed(2)} ms; the latency without that part: p50 ${at(rest, 0.5).toFixed(2)}  p99 ${at(rest, 0.99).toFixed(2)} ms`)
+}
 
 for (const [role, list] of logs) {
   const gcs = list.filter((e) => e.what.startsWith('gc'))
@@ -47,15 +56,22 @@ for (const [role, list] of logs) {
 }
 
 const buckets = new Map()
-for (const [at, ms] of deliveries) {
+for (const [at, ms, author] of deliveries) {
   if (ms <= slowMs) continue
   const k = Math.floor((at - t0) / 100)
-  buckets.set(k, (buckets.get(k) ?? 0) + 1)
+  const b = buckets.get(k) ?? { n: 0, author: 0, authored: 0 }
+  b.n++
+  if (typeof author === 'number') {
+    b.author += author
+    b.authored++
+  }
+  buckets.set(k, b)
 }
-const worst = [...buckets].sort((a, b) => b[1] - a[1]).slice(0, episodes).sort((a, b) => a[0] - b[0])
-for (const [k, n] of worst) {
+const worst = [...buckets].sort((a, b) => b[1].n - a[1].n).slice(0, episodes).sort((a, b) => a[0] - b[0])
+for (const [k, { n, author, authored: counted }] of worst) {
   const lo = t0 + k * 100 - 50
   const hi = t0 + k * 100 + 150
-  console.log(`\n${n} deliveries over ${slowMs} ms written at ${k * 100}–${k * 100 + 100} ms; stalls from ${k * 100 - 50} ms:`)
+  const authorPart = counted > 0 ? ` (${(author / counted).toFixed(2)} ms of it, on average, before the author sent)` : ''
+  console.log(`\n${n} deliveries over ${slowMs} ms written at ${k * 100}–${k * 100 + 100} ms${authorPart}; stalls from ${k * 100 - 50} ms:`)
   for (const e of events) if (e.at >= lo && e.at <= hi) console.log(`  ${(e.at - t0).toFixed(1).padStart(8)}  ${e.role.padEnd(8)} ${e.what.padEnd(5)} ${e.ms.toFixed(1).padStart(5)} ms`)
 }

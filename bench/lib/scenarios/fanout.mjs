@@ -15,7 +15,7 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
   const devices = await openDevices(system, n)
   let pump = () => {}
   let scheduled = false
-  // BENCH_LATENCY_DUMP=FILE keeps each delivery's write time too and writes [wall-clock write ms, latency ms] pairs (bench/stalls.mjs reads them).
+  // BENCH_LATENCY_DUMP=FILE keeps each delivery's write time too and writes [wall-clock write ms, latency ms, ms before the author sent (null: not known)] (bench/stalls.mjs reads them).
   const dump = process.env.BENCH_LATENCY_DUMP
   const latencies = mode === 'fixed' ? { from: Infinity, list: [], author: [], at: dump ? [] : undefined } : undefined
   const tracker = createTracker(n, {
@@ -144,7 +144,7 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     figures.window = window
     figures.inflight = inflight
   } else {
-    if (dump) writeFileSync(dump, JSON.stringify(latencies.list.map((l, i) => [round(performance.timeOrigin + latencies.at[i], 2), round(l, 2)])))
+    if (dump) writeFileSync(dump, JSON.stringify(latencies.list.map((l, i) => [round(performance.timeOrigin + latencies.at[i], 2), round(l, 2), Number.isNaN(latencies.author[i]) ? null : round(latencies.author[i], 2)])))
     const sorted = Float64Array.from(latencies.list).sort()
     figures.rate = rate
     figures.samples = sorted.length

@@ -84,7 +84,7 @@ export function createSystem({ url }) {
         },
         /** Keys, vault membership (pairing through the admin): everything before a new device's first sync. */
         async prepare() {
-          client = await createSyncClient({ store, transport: createWebSocketTransport({ WebSocket }), url, name: 'bench', ...options })
+          client = await createSyncClient({ store, transport: createWebSocketTransport({ WebSocket }), url, name: 'bench', ...(process.env.BENCH_MINDSYNC_BATCH_MS ? { batchMs: Number(process.env.BENCH_MINDSYNC_BATCH_MS) } : {}), ...options })
           if (!admin) {
             await client.createVault()
             admin = client
