@@ -6,7 +6,7 @@ const api = [
   'KEY_BYTES', 'NONCE_BYTES', 'TAG_BYTES', 'SIGNATURE_BYTES', 'PUBLIC_KEY_BYTES', 'CryptoError', 'randomBytes',
   'aeadSeal', 'aeadOpen', 'generateSigningKeyPair', 'signingPublicKey', 'sign', 'verify', 'createSigner',
   'generateDhKeyPair', 'dhPublicKey', 'x25519', 'sealBox', 'openBox', 'hkdfSha256', 'argon2id', 'argon2idAsync',
-  'sha256', 'hmacSha256', 'hmacSha512_256', 'hashParts', 'constantTimeEqual', 'wipe', 'toHex', 'fromHex', 'toBase64Url',
+  'sha256', 'hmacSha256', 'blake2bMac128', 'hashParts', 'constantTimeEqual', 'wipe', 'toHex', 'fromHex', 'toBase64Url',
   'fromBase64Url', 'utf8', 'backendName', 'concatBytes', 'allocBytes', 'createSlab', 'varUintLength', 'writeVarUint',
 ].sort()
 

@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), HMAC-SHA-512/256 (libsodium's
-// crypto_auth: HMAC-SHA-512 cut to 32 bytes) and a domain-separated hash.
+// SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104), keyed BLAKE2b with a 16-byte
+// output (RFC 7693; libsodium's crypto_generichash with a key) and a
+// domain-separated hash.
 import type { Backend } from './backends/types.js'
 import { utf8, varUintLength, writeVarUint } from './encoding.js'
 import { assertBytes, assertContext } from './validate.js'
@@ -8,7 +9,7 @@ import { assertBytes, assertContext } from './validate.js'
 export interface Hashes {
   sha256(data: Uint8Array): Uint8Array
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
-  hmacSha512_256(key: Uint8Array, data: Uint8Array): Uint8Array
+  blake2bMac128(key: Uint8Array, data: Uint8Array): Uint8Array
   hashParts(context: string, ...parts: Uint8Array[]): Uint8Array
 }
 
@@ -65,10 +66,10 @@ export function createHashes(backend: Backend): Hashes {
       assertBytes('data', data)
       return backend.hmacSha256(key, data)
     },
-    hmacSha512_256(key, data) {
+    blake2bMac128(key, data) {
       assertBytes('key', key, 32)
       assertBytes('data', data)
-      return backend.hmacSha512_256(key, data)
+      return backend.blake2bMac128(key, data)
     },
     hashParts(context, ...parts) {
       for (let i = 0; i < parts.length; i++) assertBytes(`parts[${i}]`, parts[i])

@@ -112,8 +112,8 @@ export const sha256: CryptoApi['sha256'] = api.sha256
 /** HMAC-SHA256 (RFC 2104). */
 export const hmacSha256: CryptoApi['hmacSha256'] = api.hmacSha256
 
-/** HMAC-SHA-512 cut to its first 32 bytes, under a 32-byte key (libsodium's crypto_auth): one native call where libsodium loads. */
-export const hmacSha512_256: CryptoApi['hmacSha512_256'] = api.hmacSha512_256
+/** Keyed BLAKE2b (RFC 7693) with a 16-byte output, under a 32-byte key: a MAC, one native call where libsodium loads. */
+export const blake2bMac128: CryptoApi['blake2bMac128'] = api.blake2bMac128
 
 /**
  * Domain-separated SHA-256 over a context and length-prefixed parts, so ('ab', 'c') and ('a', 'bc') differ.

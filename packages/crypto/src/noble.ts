@@ -44,7 +44,7 @@ export const hkdfSha256: CryptoApi['hkdfSha256'] = api.hkdfSha256
 export const sha256: CryptoApi['sha256'] = api.sha256
 /** HMAC-SHA256. */
 export const hmacSha256: CryptoApi['hmacSha256'] = api.hmacSha256
-/** HMAC-SHA-512 cut to 32 bytes, under a 32-byte key. */
-export const hmacSha512_256: CryptoApi['hmacSha512_256'] = api.hmacSha512_256
+/** Keyed BLAKE2b with a 16-byte output, under a 32-byte key. */
+export const blake2bMac128: CryptoApi['blake2bMac128'] = api.blake2bMac128
 /** Domain-separated SHA-256 over a context and length-prefixed parts. */
 export const hashParts: CryptoApi['hashParts'] = api.hashParts

@@ -4,7 +4,8 @@ import { moveInto } from '../bytes.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
-import { sha256, sha512 } from '@noble/hashes/sha2.js'
+import { blake2b } from '@noble/hashes/blake2.js'
+import { sha256 } from '@noble/hashes/sha2.js'
 import type { Backend } from './types.js'
 
 // crypto.getRandomValues refuses more than 65,536 bytes per call.
@@ -59,6 +60,6 @@ export const backend: Backend = {
   x25519: x25519Shared,
   sha256: (data) => sha256(data),
   hmacSha256: (key, data) => hmac(sha256, key, data),
-  hmacSha512_256: (key, data) => hmac(sha512, key, data).subarray(0, 32),
+  blake2bMac128: (key, data) => blake2b(data, { key, dkLen: 16 }),
   hkdfSha256: (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length),
 }

@@ -2,6 +2,7 @@
 // primitive; noble for HChaCha20 (inside node-xchacha.ts) and as the strict
 // reference where OpenSSL is more lenient.
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { blake2b } from '@noble/hashes/blake2.js'
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createHmac, diffieHellman, hkdfSync, randomFillSync, type KeyObject } from 'node:crypto'
 import { fromBuffer } from './node-bytes.js'
@@ -93,7 +94,8 @@ export const backend: Backend = {
     ? (data) => fromBuffer(hashOnce('sha256', data, 'buffer'))
     : (data) => fromBuffer(createHash('sha256').update(data).digest()),
   hmacSha256: (key, data) => fromBuffer(createHmac('sha256', key).update(data).digest()),
-  hmacSha512_256: (key, data) => fromBuffer(createHmac('sha512', key).update(data).digest()).subarray(0, 32),
+  // node:crypto has BLAKE2b only unkeyed: noble's keyed BLAKE2b (libsodium's, in the sodium backend, is the fast one).
+  blake2bMac128: (key, data) => blake2b(data, { key, dkLen: 16 }),
   hkdfSha256: (ikm, salt, info, length) =>
     new Uint8Array(hkdfSync('sha256', ikm, salt ?? new Uint8Array(0), info, length)),
 }

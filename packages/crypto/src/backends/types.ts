@@ -27,8 +27,8 @@ export interface Backend {
   sha256(data: Uint8Array): Uint8Array
   /** HMAC-SHA256 (RFC 2104). */
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
-  /** HMAC-SHA-512 cut to its first 32 bytes (libsodium's crypto_auth); `key` is 32 bytes. */
-  hmacSha512_256(key: Uint8Array, data: Uint8Array): Uint8Array
+  /** Keyed BLAKE2b (RFC 7693) with a 16-byte output, a MAC in one pass (libsodium's crypto_generichash with a key); `key` is 32 bytes. */
+  blake2bMac128(key: Uint8Array, data: Uint8Array): Uint8Array
   /** HKDF-SHA256 (RFC 5869); `length` is at most 255 * 32. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array
 }
