@@ -232,6 +232,16 @@ describe('envelope', () => {
     expectCode(() => openEnvelope(forged, key), 'E_DECRYPT', 'body')
   })
 
+  it('refuses ids and hashes of the wrong size before writing anything (they are written without a length)', () => {
+    expect(expectCode(() => encodeHeader(header({ deviceId: filled(32, 1) })), 'E_INVALID_INPUT', 'deviceId').message).toBe('envelope: deviceId must be 16 bytes, got 32 bytes')
+    expectCode(() => encodeHeader(header({ vaultId: filled(15, 1) })), 'E_INVALID_INPUT', 'vaultId')
+    expectCode(() => encodeHeader(header({ docId: filled(32, 1) })), 'E_INVALID_INPUT', 'docId')
+    expectCode(() => encodeHeader(header({ prevHash: filled(16, 1) })), 'E_INVALID_INPUT', 'prevHash')
+    const a = { deviceId: filled(16, 0x11), seq: 1, hash: filled(32, 1) }
+    expectCode(() => encodeHeader(header({ kind: EnvelopeKind.snapshot, covers: [a, { ...a, deviceId: filled(16, 0x22), hash: filled(31, 1) }] })), 'E_INVALID_INPUT', 'covers[1].hash')
+    expectCode(() => sealEnvelope({ ...header({ deviceId: filled(32, 1) }), key, signer: alice.signer, plaintext: utf8.encode('x') }), 'E_INVALID_INPUT', 'deviceId')
+  })
+
   it('requires covers on a snapshot and only there, one per device, seq at least 1, in order', () => {
     const nonce = new Uint8Array(NONCE_BYTES)
     const ct = new Uint8Array(80)
