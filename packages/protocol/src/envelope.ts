@@ -3,7 +3,7 @@ import { compareBytes } from './bytes.js'
 import type { Signer } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
 import { MindsyncError } from './errors.js'
-import { DEVICE_ID_BYTES, DOC_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES } from './ids.js'
+import { DEVICE_ID_BYTES, DOC_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES, assertIdSize } from './ids.js'
 import { pad, unpad } from './padding.js'
 import { Reader } from './reader.js'
 import { encodeOnto } from './scratch.js'
@@ -83,26 +83,18 @@ export const MAX_RECEIVER_TAGS = 4096
 
 const SIGN_CONTEXT = utf8.encode('mindsync/v1/envelope\0')
 
-function fixedSize(field: string, value: Uint8Array, size: number): void {
-  if (!(value instanceof Uint8Array) || value.length !== size) {
-    const got = value instanceof Uint8Array ? `${value.length} bytes` : typeof value
-    throw new MindsyncError('E_INVALID_INPUT', `envelope: ${field} must be ${size} bytes, got ${got}`, field)
-  }
-}
-
 /**
  * header := u8(version) • u8(kind) • vault(16) • doc(16) • varUint(epoch) • device(16) • varUint(seq) • prevHash(32)
  *           [snapshot: varUint(n) • n × (device(16) • varUint(seq ≥ 1) • hash(32)), strictly ascending by device]
  */
 export function encodeHeader(h: EnvelopeHeader): Uint8Array {
-  // The ids are written without a length: a wrong size would make an envelope nobody can decode.
-  fixedSize('vaultId', h.vaultId, VAULT_ID_BYTES)
-  fixedSize('docId', h.docId, DOC_ID_BYTES)
-  fixedSize('deviceId', h.deviceId, DEVICE_ID_BYTES)
-  fixedSize('prevHash', h.prevHash, HASH_BYTES)
+  assertIdSize('envelope', 'vaultId', h.vaultId, VAULT_ID_BYTES)
+  assertIdSize('envelope', 'docId', h.docId, DOC_ID_BYTES)
+  assertIdSize('envelope', 'deviceId', h.deviceId, DEVICE_ID_BYTES)
+  assertIdSize('envelope', 'prevHash', h.prevHash, HASH_BYTES)
   for (const [i, c] of (h.covers ?? []).entries()) {
-    fixedSize(`covers[${i}].deviceId`, c.deviceId, DEVICE_ID_BYTES)
-    fixedSize(`covers[${i}].hash`, c.hash, HASH_BYTES)
+    assertIdSize('envelope', `covers[${i}].deviceId`, c.deviceId, DEVICE_ID_BYTES)
+    assertIdSize('envelope', `covers[${i}].hash`, c.hash, HASH_BYTES)
   }
   if ((h.kind === EnvelopeKind.snapshot) !== (h.covers !== undefined)) {
     throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers must be given for a snapshot and only for a snapshot', 'covers')

@@ -1,4 +1,5 @@
 import { constantTimeEqual, hashParts, hmacSha256, randomBytes, toHex, utf8 } from '@mindsync/crypto'
+import { MindsyncError } from './errors.js'
 
 export const VAULT_ID_BYTES = 16
 export const DOC_ID_BYTES = 16
@@ -6,6 +7,17 @@ export const DEVICE_ID_BYTES = 16
 export const HASH_BYTES = 32
 export const RELAY_ID_BYTES = 16
 export const ZERO_HASH: Uint8Array = new Uint8Array(HASH_BYTES)
+
+/**
+ * Throws E_INVALID_INPUT naming `field` unless `value` is `size` bytes. Ids
+ * and hashes are written without a length, so one of the wrong size would
+ * make bytes that nobody can decode (`what` names the structure).
+ */
+export function assertIdSize(what: string, field: string, value: Uint8Array, size: number): void {
+  if (value instanceof Uint8Array && value.length === size) return
+  const got = value instanceof Uint8Array ? `${value.length} bytes` : typeof value
+  throw new MindsyncError('E_INVALID_INPUT', `${what}: ${field} must be ${size} bytes, got ${got}`, field)
+}
 
 /** A new random 128-bit vault id. */
 export function newVaultId(): Uint8Array {

@@ -350,6 +350,14 @@ describe('decodeOp', () => {
     for (const t of [0, 5, 0xff]) expectCode(() => decodeOp(Uint8Array.of(1, t, ...add1.bytes.subarray(2))), 'E_BAD_FRAME', 'type')
   })
 
+  it('refuses to sign ids and hashes of the wrong size (they are written without a length)', () => {
+    const f = genesisFields()
+    expect(expectCode(() => signOp({ ...f, author: Uint8Array.of(...A.deviceId, 0) }, A.signer), 'E_INVALID_INPUT', 'author').message).toBe('membership op: author must be 16 bytes, got 17 bytes')
+    expectCode(() => signOp({ ...f, vaultId: new Uint8Array(32) }, A.signer), 'E_INVALID_INPUT', 'vaultId')
+    expectCode(() => signOp({ ...f, prevHash: new Uint8Array(16) }, A.signer), 'E_INVALID_INPUT', 'prevHash')
+    expectCode(() => signOp({ ...f, lockboxes: [{ ...f.lockboxes[0]!, deviceId: new Uint8Array(15) }] }, A.signer), 'E_INVALID_INPUT', 'lockboxes[0].deviceId')
+  })
+
   it('refuses keys and targets of the wrong length', () => {
     const f = genesisFields()
     expectCode(() => decodeOp(signOp({ ...f, signPub: A.signPub.subarray(0, 31) }, A.signer).bytes), 'E_BAD_FRAME', 'signPub')

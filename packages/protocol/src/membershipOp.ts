@@ -3,7 +3,7 @@ import type { Signer } from '@mindsync/crypto'
 import * as encoding from 'lib0/encoding'
 import { concatBytes } from './bytes.js'
 import { MindsyncError } from './errors.js'
-import { DEVICE_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES } from './ids.js'
+import { DEVICE_ID_BYTES, HASH_BYTES, VAULT_ID_BYTES, assertIdSize } from './ids.js'
 import { PROTOCOL_VERSION, SIGNATURE_BYTES } from './envelope.js'
 import { Reader } from './reader.js'
 
@@ -61,6 +61,10 @@ const MAX_BOX_BYTES = 64 * 1024
 const MAX_META_BYTES = 4096
 
 function encodeFields(f: OpFields): Uint8Array {
+  assertIdSize('membership op', 'vaultId', f.vaultId, VAULT_ID_BYTES)
+  assertIdSize('membership op', 'prevHash', f.prevHash, HASH_BYTES)
+  assertIdSize('membership op', 'author', f.author, DEVICE_ID_BYTES)
+  for (const [i, l] of f.lockboxes.entries()) assertIdSize('membership op', `lockboxes[${i}].deviceId`, l.deviceId, DEVICE_ID_BYTES)
   const e = encoding.createEncoder()
   encoding.writeUint8(e, PROTOCOL_VERSION)
   encoding.writeUint8(e, f.type)
