@@ -17,7 +17,7 @@ import type { Envelope, ReceiverTag } from './envelope.js'
  * can derive
  * (their X25519 agreement, salted with the epoch's tag key so a removed
  * device's keys derive nothing for a later epoch). A receiver that finds
- * its tag and checks it (about 2 µs) knows the author wrote the envelope:
+ * its tag and checks it (about 1 µs) knows the author wrote the envelope:
  * nobody else holds that key, and the hash covers header and sealed body.
  * Without a valid tag (a device paired later, tags stripped or damaged) it
  * verifies the signature as before. Tags prove nothing to a third party, so
