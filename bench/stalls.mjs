@@ -9,6 +9,7 @@
 // p99 with it taken out, and its mean in each stretch.
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { quantile } from './lib/workload.mjs'
 
 const [dumpFile, prefix, slowArg, episodesArg] = process.argv.slice(2)
 if (!dumpFile || !prefix) {
@@ -31,7 +32,7 @@ const events = [...logs].flatMap(([role, list]) => list.map((e) => ({ role, ...e
 
 const t0 = Math.min(...deliveries.map((d) => d[0]))
 const sorted = Float64Array.from(deliveries, (d) => d[1]).sort()
-const q = (p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
+const q = (p) => quantile(sorted, p)
 console.log(`${sorted.length} deliveries: p50 ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${sorted[sorted.length - 1].toFixed(2)} ms`)
 const bounds = [1, 2, 4, 8, 16, 32, Infinity]
 let from = 0
@@ -44,8 +45,7 @@ const authored = deliveries.filter((d) => typeof d[2] === 'number')
 if (authored.length > 0) {
   const rest = Float64Array.from(authored, (d) => d[1] - d[2]).sort()
   const part = Float64Array.from(authored, (d) => d[2]).sort()
-  const at = (a, p) => a[Math.min(a.length - 1, Math.ceil(p * a.length) - 1)]
-  console.log(`before the author sent: p50 ${at(part, 0.5).toFixed(2)}  p99 ${at(part, 0.99).toFixed(2)} ms; the latency without that part: p50 ${at(rest, 0.5).toFixed(2)}  p99 ${at(rest, 0.99).toFixed(2)} ms`)
+  console.log(`before the author sent: p50 ${quantile(part, 0.5).toFixed(2)}  p99 ${quantile(part, 0.99).toFixed(2)} ms; the latency without that part: p50 ${quantile(rest, 0.5).toFixed(2)}  p99 ${quantile(rest, 0.99).toFixed(2)} ms`)
 }
 
 for (const [role, list] of logs) {

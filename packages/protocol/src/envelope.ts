@@ -92,9 +92,12 @@ export function encodeHeader(h: EnvelopeHeader): Uint8Array {
   assertIdSize('envelope', 'docId', h.docId, DOC_ID_BYTES)
   assertIdSize('envelope', 'deviceId', h.deviceId, DEVICE_ID_BYTES)
   assertIdSize('envelope', 'prevHash', h.prevHash, HASH_BYTES)
-  for (const [i, c] of (h.covers ?? []).entries()) {
-    assertIdSize('envelope', `covers[${i}].deviceId`, c.deviceId, DEVICE_ID_BYTES)
-    assertIdSize('envelope', `covers[${i}].hash`, c.hash, HASH_BYTES)
+  // Only snapshots carry covers: an update's seal allocates nothing here.
+  if (h.covers) {
+    for (const [i, c] of h.covers.entries()) {
+      assertIdSize('envelope', `covers[${i}].deviceId`, c.deviceId, DEVICE_ID_BYTES)
+      assertIdSize('envelope', `covers[${i}].hash`, c.hash, HASH_BYTES)
+    }
   }
   if ((h.kind === EnvelopeKind.snapshot) !== (h.covers !== undefined)) {
     throw new MindsyncError('E_INVALID_INPUT', 'envelope: covers must be given for a snapshot and only for a snapshot', 'covers')
