@@ -42,6 +42,12 @@ describe('issue 6 checks (bench/lib/report.mjs)', () => {
     expect(markdown).not.toContain('quick run')
   })
 
+  it("names how many major collections of the devices' process fell in each system's window, when measured", () => {
+    const records = run({ p99: 26.4 }).map((r) => (r.scenario === 'fanout-10-fixed1000' ? { ...r, clientsMajorGcs: r.system === 'mindsync' ? 4 : 1 } : r))
+    expect(claims(records).markdown).toContain("| 26.4 ms vs 10.0 ms (devices' major collections in the window: 4 vs 1) |")
+    expect(claims(run({ p99: 26.4 })).markdown).not.toContain('major collections')
+  })
+
   it('a quick run names the counts it used and says the checks are judged on a full run', () => {
     const { markdown } = claims(run({ p99: 26.4 }, 5_000), { quick: true })
     expect(markdown).toContain('initial sync of 5,000 entries')
