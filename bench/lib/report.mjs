@@ -76,7 +76,7 @@ export function claims(records, { quick = false } = {}) {
   const mp = v('mindsync', 'fanout-10-fixed1000', 'p99Ms')
   const yp = v('y-websocket', 'fanout-10-fixed1000', 'p99Ms')
   // The tail follows how many major collections of the devices' process fell in the window (bench
-  // README, "the p99 and the devices' major collections"), so the row names them.
+  // README, "the p99 follows the devices' major collections"), so the row names them.
   const mg = v('mindsync', 'fanout-10-fixed1000', 'clientsMajorGcs')
   const yg = v('y-websocket', 'fanout-10-fixed1000', 'clientsMajorGcs')
   const gcs = typeof mg === 'number' && typeof yg === 'number' ? ` (devices' major collections in the window: ${mg} vs ${yg})` : ''
