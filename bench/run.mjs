@@ -76,7 +76,7 @@ console.log(`mindsync bench (${mode}): ${onlySystems.join(', ')} on Node ${proce
 if (loadavg()[0] > 1.5) console.log(`warning: load average is ${loadavg()[0].toFixed(2)}: other processes compete for the CPU and the figures will be noisy`)
 
 for (const step of plan(quick)) {
-  if (onlyScenarios && !onlyScenarios.includes(step.id)) continue
+  if (onlyScenarios ? !onlyScenarios.includes(step.id) : step.optional) continue
   const systems = (step.systems ?? SYSTEMS).filter((s) => onlySystems.includes(s))
   // Noisy scenarios run `repeat` times, the systems taking turns, so a slow moment of the machine
   // falls on every system alike; the run with the median `medianOf` figure is reported.

@@ -77,3 +77,20 @@ export function spawnChild(script, { args = [], execArgv = [], label, role, prof
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
   return { child, rpc: rpc(child), exited, pid: child.pid }
 }
+
+/** A worker thread's port (or a Worker, from its parent) as an endpoint rpc() can wrap. */
+export function portEndpoint(port) {
+  let open = true
+  port.on('close', () => (open = false))
+  port.on('exit', () => (open = false))
+  return {
+    on: (event, f) => port.on(event === 'disconnect' ? 'close' : event, f),
+    send(msg, done) {
+      port.postMessage(msg)
+      done?.()
+    },
+    get connected() {
+      return open
+    },
+  }
+}

@@ -6,6 +6,7 @@ export const SYSTEMS = ['mindsync', 'y-websocket', 'hocuspocus', 'raw-ws']
  * Each entry runs once per system (client-cost: mindsync only) against a fresh server, or
  * `repeat` times with the run of the median `medianOf` figure reported (all values in `runs`).
  * `records(figures)` turns the driver's figures into one or more `{ scenario, ...figures }`.
+ * An `optional` entry runs only when --scenarios names it.
  */
 export function plan(quick) {
   const q = (full, small) => (quick ? small : full)
@@ -36,6 +37,18 @@ export function plan(quick) {
       medianOf: 'p99Ms',
       params: { n: 10, mode: 'fixed', rate: 1000, warmupMs: q(2000, 500), durationMs: q(10000, 2000) },
       records: (f) => [{ scenario: 'fanout-10-fixed1000', ...f }],
+    },
+    {
+      // The same, with every device in a thread of its own (lib/deviceThread.mjs), so that a
+      // delivery does not wait behind nine other devices in one event loop and heap. Only when
+      // named (--scenarios): it adds three minutes, and the bench README says what it showed.
+      id: 'fanout-10-fixed1000-threads',
+      kind: 'fanoutThreads',
+      optional: true,
+      repeat: q(3, 1),
+      medianOf: 'p99Ms',
+      params: { n: 10, rate: 1000, warmupMs: q(2000, 500), durationMs: q(10000, 2000) },
+      records: (f) => [{ scenario: 'fanout-10-fixed1000-threads', ...f }],
     },
     {
       // Not in the issue's list: latency when nothing is saturated, to see what the
@@ -80,6 +93,8 @@ export const HEADLINES = [
   { scenario: 'fanout-10-fixed1000', figure: 'p90Ms', label: 'fan-out 10 @1000/s p90', unit: 'ms', better: 'lower' },
   { scenario: 'fanout-10-fixed1000', figure: 'p99Ms', label: 'fan-out 10 @1000/s p99', unit: 'ms', better: 'lower' },
   { scenario: 'fanout-10-fixed1000', figure: 'maxMs', label: 'fan-out 10 @1000/s max', unit: 'ms', better: 'lower' },
+  { scenario: 'fanout-10-fixed1000-threads', figure: 'p50Ms', label: 'fan-out 10 @1000/s, a thread per device, p50', unit: 'ms', better: 'lower' },
+  { scenario: 'fanout-10-fixed1000-threads', figure: 'p99Ms', label: 'fan-out 10 @1000/s, a thread per device, p99', unit: 'ms', better: 'lower' },
   { scenario: 'fanout-10-fixed100', figure: 'p50Ms', label: 'fan-out 10 @100/s p50', unit: 'ms', better: 'lower' },
   { scenario: 'fanout-10-fixed100', figure: 'p99Ms', label: 'fan-out 10 @100/s p99', unit: 'ms', better: 'lower' },
   { scenario: 'initial-sync-100k', figure: 'ms', label: 'initial sync 100k', unit: 'ms', better: 'lower' },

@@ -35,7 +35,7 @@ export function markdownTable(records) {
 
 /** What held each process in the latency scenarios: event-loop utilisation, GC time and the longest stall, per system; and how much of the slowest 1 % passed before the author's device sent the entry. */
 export function pausesTable(records) {
-  const scenarios = ['fanout-10-fixed1000', 'fanout-10-fixed100']
+  const scenarios = ['fanout-10-fixed1000', 'fanout-10-fixed1000-threads', 'fanout-10-fixed100']
   const lines = ['| scenario | system | devices loop busy | devices CPU (cores) | devices GC ms | devices major GCs | longest devices stall ms | relay loop busy | relay CPU (cores) | relay major GCs | longest relay stall ms | slowest 1 % mean ms | of it before the author sent ms |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
   let any = false
   for (const scenario of scenarios) {

@@ -38,8 +38,10 @@ export function entryUpdateBytes() {
  * all other `n - 1` devices have it. `latencies` (optional, `{ from, list, author? }`) records
  * now - t for every delivery of an entry written at or after `from`, and in `author` the part
  * of it before the writer's device sent anything (`sent(w)`), when the writer's sends are reported.
+ * `clock` gives the time entries are written with (devices in several threads share one), and
+ * `sentAtOf(w, seq)`, when given, when writer w's device sent entry seq (NaN: not known).
  */
-export function createTracker(n, { onComplete, latencies } = {}) {
+export function createTracker(n, { onComplete, latencies, clock = () => performance.now(), sentAtOf } = {}) {
   const written = new Int32Array(n)
   const completed = new Int32Array(n)
   const counts = Array.from({ length: n }, () => new Uint8Array(1 << 16))
@@ -77,7 +79,7 @@ export function createTracker(n, { onComplete, latencies } = {}) {
     },
     /** Writer `w`'s device sent a frame: every entry it wrote before now has left or waits for a later one. */
     sent(w) {
-      const now = performance.now()
+      const now = clock()
       const a = grow(sentAt, w, written[w])
       for (let seq = sentUpTo[w]; seq < written[w]; seq++) a[seq] = now
       sentUpTo[w] = written[w]
@@ -86,7 +88,7 @@ export function createTracker(n, { onComplete, latencies } = {}) {
     observe(r, doc) {
       const map = doc.getMap(MAP)
       map.observe((event) => {
-        const now = performance.now()
+        const now = clock()
         for (const key of event.keysChanged) {
           const w = keyWriter(key)
           if (w === r) continue
@@ -102,7 +104,8 @@ export function createTracker(n, { onComplete, latencies } = {}) {
             const t = map.get(key).t
             if (t >= latencies.from) {
               latencies.list.push(now - t)
-              if (latencies.author && seq < sentUpTo[w]) latencies.author.push(sentAt[w][seq] - t)
+              if (sentAtOf) latencies.author?.push(sentAtOf(w, seq) - t)
+              else if (latencies.author && seq < sentUpTo[w]) latencies.author.push(sentAt[w][seq] - t)
               else latencies.author?.push(NaN)
               latencies.at?.push(t)
             }

@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs'
 import { closeAll, cpuUs, openDevices, sleep } from '../devices.mjs'
 import { startPauses, stopPauses } from '../pauses.mjs'
 import { startWindow, stopWindow } from '../profiler.mjs'
-import { createTracker, quantile, writeEntry } from '../workload.mjs'
+import { latencyFigures, round, slowest, trafficFigures, windowFigures } from '../fanoutFigures.mjs'
+import { createTracker, writeEntry } from '../workload.mjs'
 
 export async function fanout({ system, server, n, mode, warmupMs, durationMs, inflight = 200, rate = 1000, drainMs = 60_000 }) {
   const window = Math.max(1, Math.round(inflight / n))
@@ -100,19 +101,12 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
   await closeAll(devices)
 
   const seconds = (b.t - a.t) / 1000
-  const deliveredEntries = (b.deliveries - a.deliveries) / (n - 1)
   const figures = {
     devices: n,
     writtenTotal: tracker.totalWritten(),
     deliveriesTotal: tracker.deliveries,
     duplicates: tracker.duplicates,
-    windowSec: round(seconds, 2),
-    relayCpuUsPerUpdate: round((b.server.cpuUs - a.server.cpuUs) / deliveredEntries, 1),
-    relayCpuUsPerDelivery: round((b.server.cpuUs - a.server.cpuUs) / (b.deliveries - a.deliveries), 2),
-    relayCpuLoad: round((b.server.cpuUs - a.server.cpuUs) / 1e6 / seconds, 2),
-    clientsCpuLoad: round((b.cpu - a.cpu) / 1e6 / seconds, 2),
-    // Fresh memory costs a page fault per 4 KiB page when first written (about 11 µs each on the bench machine).
-    clientsPageFaultsPerSec: Math.round((b.faults - a.faults) / seconds),
+    ...windowFigures(a, b, n),
     relayRssMB: round(c.rssMB, 1),
     drainMs: Math.round(drained - drainStart),
     clientsGcMs: clientPauses.gcMs,
@@ -127,15 +121,8 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     relayLoopMaxMs: relayPauses.loopMaxMs,
     relayLoopBusy: relayPauses.loopBusy,
   }
-  // What the devices' sockets carried per entry written, over the whole run (set-up included).
-  const traffic = devices.reduce((t, d) => ({ in: t.in + d.traffic.in, out: t.out + d.traffic.out, messagesIn: t.messagesIn + d.traffic.messagesIn, messagesOut: t.messagesOut + d.traffic.messagesOut }), { in: 0, out: 0, messagesIn: 0, messagesOut: 0 })
   const written = tracker.totalWritten()
-  Object.assign(figures, {
-    messagesInPerEntry: round(traffic.messagesIn / written, 2),
-    messagesOutPerEntry: round(traffic.messagesOut / written, 2),
-    bytesInPerEntry: Math.round(traffic.in / written),
-    bytesOutPerEntry: Math.round(traffic.out / written),
-  })
+  Object.assign(figures, trafficFigures(devices.map((d) => d.traffic), written))
   if (c.server?.commits !== undefined) figures.relayCommits = c.server.commits
   if (stored.envelopesStored !== undefined) Object.assign(figures, stored, { entriesPerEnvelope: round(tracker.totalWritten() / stored.envelopesStored, 1) })
   if (mode === 'max') {
@@ -145,35 +132,10 @@ export async function fanout({ system, server, n, mode, warmupMs, durationMs, in
     figures.inflight = inflight
   } else {
     if (dump) writeFileSync(dump, JSON.stringify(latencies.list.map((l, i) => [round(performance.timeOrigin + latencies.at[i], 2), round(l, 2), Number.isNaN(latencies.author[i]) ? null : round(latencies.author[i], 2)])))
-    const sorted = Float64Array.from(latencies.list).sort()
     figures.rate = rate
-    figures.samples = sorted.length
-    figures.p50Ms = round(quantile(sorted, 0.5), 2)
-    figures.p90Ms = round(quantile(sorted, 0.9), 2)
-    figures.p99Ms = round(quantile(sorted, 0.99), 2)
-    figures.maxMs = round(sorted[sorted.length - 1], 2)
+    Object.assign(figures, latencyFigures(latencies.list))
     Object.assign(figures, slowest(latencies, figures.p99Ms))
     figures.deliveredPerSec = Math.round((b.deliveries - a.deliveries) / seconds)
   }
   return figures
 }
-
-/**
- * The deliveries at or over p99: their mean latency, and how much of it passed before the
- * author's device sent the entry (batching, sealing, a busy event loop on the writing side); the
- * rest is the relay and the receiving side.
- */
-function slowest({ list, author }, p99) {
-  let count = 0
-  let total = 0
-  let waited = 0
-  for (let i = 0; i < list.length; i++) {
-    if (list[i] < p99 || Number.isNaN(author[i])) continue
-    count++
-    total += list[i]
-    waited += author[i]
-  }
-  return count === 0 ? {} : { slowMeanMs: round(total / count, 2), slowAuthorMs: round(waited / count, 2) }
-}
-
-const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits

@@ -19,7 +19,11 @@ function once(client, event, match) {
   })
 }
 
-export function createSystem({ url }) {
+/**
+ * `joinVia(code)`, when given, gets a pairing offer accepted by the vault's first device in
+ * another thread; without it the first device opened here creates the vault.
+ */
+export function createSystem({ url, joinVia }) {
   let admin
   return {
     name: 'mindsync',
@@ -59,13 +63,22 @@ export function createSystem({ url }) {
      * and the relay's SQLite file holds exactly the envelopes the devices sealed.
      */
     async verifyStored(devices, server) {
-      await Promise.all(devices.map((d) => d.settled()))
       let sealed = 0
-      for (const d of devices) {
-        for (const e of await d.store.listEnvelopes(d.docSync.key)) if (e.author === d.client.deviceId) sealed++
-      }
-      const first = devices[0]
-      const stored = await server('call', { method: 'headSeq', params: { vaultId: first.client.vaultId, docId: first.docSync.key } })
+      for (const n of await Promise.all(devices.map((d) => this.sealedBy(d)))) sealed += n
+      return this.compareStored(sealed, this.docOf(devices[0]), server)
+    },
+    /** How many envelopes the device sealed, once all of them are acknowledged. */
+    async sealedBy(d) {
+      await d.settled()
+      let sealed = 0
+      for (const e of await d.store.listEnvelopes(d.docSync.key)) if (e.author === d.client.deviceId) sealed++
+      return sealed
+    },
+    /** The vault and doc a device is bound to, as the relay names them. */
+    docOf: (device) => ({ vaultId: device.client.vaultId, docId: device.docSync.key }),
+    /** Checks that the relay's SQLite file holds exactly `sealed` envelopes of the doc (`docOf`). */
+    async compareStored(sealed, doc, server) {
+      const stored = await server('call', { method: 'headSeq', params: doc })
       if (stored !== sealed) throw new Error(`mindsync: the relay's SQLite file holds ${stored} envelopes, the devices sealed ${sealed}`)
       return { envelopesSealed: sealed, envelopesStored: stored }
     },
@@ -85,13 +98,16 @@ export function createSystem({ url }) {
         /** Keys, vault membership (pairing through the admin): everything before a new device's first sync. */
         async prepare() {
           client = await createSyncClient({ store, transport: createWebSocketTransport({ WebSocket }), url, name: 'bench', ...(process.env.BENCH_MINDSYNC_BATCH_MS ? { batchMs: Number(process.env.BENCH_MINDSYNC_BATCH_MS) } : {}), ...options })
-          if (!admin) {
+          if (admin) await admin.acceptPairing(await client.createPairingOffer())
+          else if (joinVia) await joinVia(await client.createPairingOffer())
+          else {
             await client.createVault()
             admin = client
-          } else {
-            const code = await client.createPairingOffer()
-            await admin.acceptPairing(code)
           }
+        },
+        /** Accepts a pairing offer made by a device in another thread (the threaded layout, fanoutThreads.mjs). */
+        async admit(code) {
+          await client.acceptPairing(code)
         },
         /** Connects, binds the doc and resolves once the device has everything the relay holds. */
         async connect() {
