@@ -23,6 +23,8 @@ export async function fanoutThreads({ systemName, url, room, server, n, rate = 1
       worker.once('message', resolve)
       worker.once('error', reject)
     })
+    // Later, a thread that throws exits: rpc() then fails its pending calls with the exit code.
+    worker.on('error', (e) => console.error(`device thread ${index}: ${e.stack ?? e}`))
     const link = rpc(portEndpoint(worker))
     // A device joining a vault asks the first device to accept its pairing offer.
     link.serve({ admit: (code) => threads[0].link.call('admit', code) })
