@@ -13,9 +13,9 @@ const { system: name, url, room, index, n, clockBase, sent, perWriter } = worker
 // process.hrtime is one monotonic clock for every thread: write and delivery times compare.
 const base = BigInt(clockBase)
 const clock = () => Number(process.hrtime.bigint() - base) / 1e6
-// When each writer's device first sent something after each of its entries, shared by all threads.
-const sentAt = new Float64Array(sent)
-const sentAtOf = (w, seq) => (seq < perWriter ? sentAt[w * perWriter + seq] || Number.NaN : Number.NaN)
+// When each writer's device first sent something after each of its entries, shared by all threads
+// (each writes at most perWriter entries, so the tracker never grows these).
+const sentAt = Array.from({ length: n }, (_, w) => new Float64Array(sent, w * perWriter * 8, perWriter))
 
 const parent = rpc(portEndpoint(parentPort))
 const system = systems[name]({ url, room, joinVia: index === 0 ? undefined : (code) => parent.call('admit', code) })
@@ -23,15 +23,9 @@ const doc = new Y.Doc()
 const { traffic, WebSocket } = countingWebSocket()
 const device = system.device(doc, { WebSocket })
 const latencies = { from: Infinity, list: [], author: [] }
-const tracker = createTracker(n, { latencies, clock, sentAtOf })
+const tracker = createTracker(n, { latencies, clock, sentAt })
 tracker.observe(index, doc)
-let sentUpTo = 0
-traffic.onSend = () => {
-  const now = clock()
-  const written = Math.min(tracker.written[index], perWriter)
-  for (let seq = sentUpTo; seq < written; seq++) sentAt[index * perWriter + seq] = now
-  sentUpTo = written
-}
+traffic.onSend = () => tracker.sent(index)
 let pauses
 
 parent.serve({

@@ -38,16 +38,15 @@ export function entryUpdateBytes() {
  * all other `n - 1` devices have it. `latencies` (optional, `{ from, list, author? }`) records
  * now - t for every delivery of an entry written at or after `from`, and in `author` the part
  * of it before the writer's device sent anything (`sent(w)`), when the writer's sends are reported.
- * `clock` gives the time entries are written with (devices in several threads share one), and
- * `sentAtOf(w, seq)`, when given, when writer w's device sent entry seq (NaN: not known).
+ * `clock` gives the time entries are written with, and `sentAt`, per writer, where the send times
+ * are kept (0: not sent yet); devices in several threads share both (lib/deviceThread.mjs).
  */
-export function createTracker(n, { onComplete, latencies, clock = () => performance.now(), sentAtOf } = {}) {
+export function createTracker(n, { onComplete, latencies, clock = () => performance.now(), sentAt = Array.from({ length: n }, () => new Float64Array(1 << 16)) } = {}) {
   const written = new Int32Array(n)
   const completed = new Int32Array(n)
   const counts = Array.from({ length: n }, () => new Uint8Array(1 << 16))
-  // When each writer's device first sent something after each entry: the entry left with it, or was
-  // still waiting to be sealed (a later send then marks it; an entry's wait is at most understated).
-  const sentAt = Array.from({ length: n }, () => new Float64Array(1 << 16))
+  // sentAt: when each writer's device first sent something after each entry: the entry left with it,
+  // or was still waiting to be sealed (a later send then marks it; an entry's wait is at most understated).
   const sentUpTo = new Int32Array(n)
   let deliveries = 0
   let duplicates = 0
@@ -80,7 +79,7 @@ export function createTracker(n, { onComplete, latencies, clock = () => performa
     /** Writer `w`'s device sent a frame: every entry it wrote before now has left or waits for a later one. */
     sent(w) {
       const now = clock()
-      const a = grow(sentAt, w, written[w])
+      const a = grow(sentAt, w, written[w] - 1)
       for (let seq = sentUpTo[w]; seq < written[w]; seq++) a[seq] = now
       sentUpTo[w] = written[w]
     },
@@ -104,9 +103,8 @@ export function createTracker(n, { onComplete, latencies, clock = () => performa
             const t = map.get(key).t
             if (t >= latencies.from) {
               latencies.list.push(now - t)
-              if (sentAtOf) latencies.author?.push(sentAtOf(w, seq) - t)
-              else if (latencies.author && seq < sentUpTo[w]) latencies.author.push(sentAt[w][seq] - t)
-              else latencies.author?.push(NaN)
+              const sentMs = seq < sentAt[w].length ? sentAt[w][seq] : 0
+              latencies.author?.push(sentMs > 0 ? sentMs - t : NaN)
               latencies.at?.push(t)
             }
           }
